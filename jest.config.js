@@ -6,7 +6,7 @@
 export default {
   testEnvironment: 'node',
   transform: {},
-  testMatch: ['<rootDir>/packages/*/dist/**/*.test.js', '<rootDir>/test/dist/**/*.test.js'],
+  testMatch: ['<rootDir>/packages/*/dist/**/*.test.js'],
   testTimeout: 30000,
   maxWorkers: 2,
 }

@@ -1,0 +1,17 @@
+// A Router with one route: the seed's Router example, line for line.
+// Run: node examples/basic_router.js, then open http://localhost:8080
+import { Router, createServer } from '@mummy/server'
+import { isMainThread } from 'node:worker_threads'
+
+function indexHandler(request) {
+  const headers = { 'Content-Type': 'text/plain' }
+  request.respond(200, headers, 'Hello, World!')
+}
+
+const router = new Router()
+router.get('/', indexHandler)
+
+const server = createServer(router)
+// This file is loaded again in every worker thread; print only once, on the IO thread.
+if (isMainThread) console.log('Serving on http://localhost:8080')
+await server.listen(Number(process.env.PORT ?? 8080))

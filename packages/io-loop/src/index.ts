@@ -1,0 +1,16 @@
+/**
+ * `@mummy/io-loop`: the IO thread. Transports own sockets, parse requests with
+ * `@mummy/parser`, enforce limits and timeouts, and write responses in order.
+ * @packageDocumentation
+ */
+export { NodeTransport } from './node-transport.js'
+export {
+  DEFAULT_TRANSPORT_OPTIONS,
+  type ResponseWriter,
+  type Transport,
+  type TransportOptions,
+  type TransportRequest,
+} from './transport.js'
+export { TimerWheel, type WheelEntry } from './timer-wheel.js'
+export { httpDate } from './http-date.js'
+export { STATUS_TEXT, statusLine, isBodylessStatus } from './status.js'

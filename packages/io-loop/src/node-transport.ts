@@ -1,0 +1,555 @@
+/**
+ * The node:net transport: sockets from `node:net`, bytes parsed by `@mummy/parser`.
+ *
+ * Per connection it keeps one parser and an ordered queue of response slots, one per
+ * request, created when the request's head arrives. Responses are written strictly from the
+ * front of the queue, so pipelined requests are answered in order whatever order their
+ * handlers finish in. All timeouts hang off one coarse {@link TimerWheel}.
+ */
+import net from 'node:net'
+import { MummyError } from '@mummy/errors'
+import { RequestParser, type ParserCallbacks, type RequestHead } from '@mummy/parser'
+import { httpDate } from './http-date.js'
+import { STATUS_TEXT, isBodylessStatus, statusLine } from './status.js'
+import { TimerWheel, type WheelEntry } from './timer-wheel.js'
+import {
+  DEFAULT_TRANSPORT_OPTIONS,
+  type ResponseWriter,
+  type Transport,
+  type TransportOptions,
+  type TransportRequest,
+} from './transport.js'
+
+const EMPTY = Buffer.alloc(0)
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1')
+const kConnection = Symbol('mummy.connection')
+
+/** What a connection is waiting for; decides which timeout applies. */
+const enum Phase {
+  /** Between requests (keep-alive idle, or waiting for answers to earlier requests). */
+  Idle,
+  /** Inside a request head. */
+  Head,
+  /** Inside a request body. */
+  Body,
+}
+
+/** One request's place in its connection's ordered response queue. */
+class Slot implements ResponseWriter {
+  ended = false
+  status = 0
+  headers: readonly string[] = []
+  body: Uint8Array | string = EMPTY
+  needContinue = false
+  /** Handed to `onRequest` (counts toward the connection's in-flight requests). */
+  dispatched = false
+  /** The connection closes after this response (request asked for it, or an error). */
+  close: boolean
+
+  constructor(
+    readonly conn: Connection,
+    readonly isHead: boolean,
+    readonly versionMinor: 0 | 1,
+    keepAlive: boolean,
+  ) {
+    this.close = !keepAlive
+  }
+
+  get closed(): boolean {
+    return this.conn.destroyed
+  }
+
+  end(status: number, headers: readonly string[], body?: Uint8Array | string, close?: boolean): void {
+    if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
+    this.ended = true
+    if (close === true) this.close = true
+    this.status = status
+    this.headers = headers
+    this.body = body ?? EMPTY
+    if (!this.conn.destroyed) this.conn.flush()
+  }
+}
+
+/** State of one accepted socket. Implements the parser's callbacks itself: no closures. */
+class Connection implements ParserCallbacks, WheelEntry {
+  deadline = 0
+  wheelSlot = -1
+  destroyed = false
+  readonly parser: RequestParser
+  readonly queue: Slot[] = []
+  phase = Phase.Idle
+  /** When the current request's first byte (or the connection) arrived. */
+  requestStart: number
+  lastRead: number
+  lastWrite: number
+  /** Since when written bytes have been waiting on the peer (0 = none waiting). */
+  writeWaitSince = 0
+  /** Set when we decided to close: the socket is destroyed if still open by then. */
+  graceUntil = 0
+  /** Requests dispatched whose responses are not written yet. */
+  inFlight = 0
+  current: { head: RequestHead; slot: Slot; chunks: Buffer[]; length: number } | null = null
+  /** Bytes the parser was paused in front of. */
+  leftover: Buffer | null = null
+  readPaused = false
+  /** No more requests are read from this connection (error, close requested, shutting down). */
+  readStopped = false
+  readonly remoteAddress: string
+
+  constructor(
+    readonly socket: net.Socket,
+    readonly transport: NodeTransport,
+  ) {
+    const o = transport.options
+    this.parser = new RequestParser(this, { maxHeadersLen: o.maxHeadersLen, maxUriLen: o.maxHeadersLen, maxBodyLen: o.maxBodyLen })
+    this.remoteAddress = socket.remoteAddress ?? ''
+    this.requestStart = this.lastRead = this.lastWrite = Date.now()
+  }
+
+  // ---- parser callbacks ----
+
+  onHead(head: RequestHead): void {
+    const slot = new Slot(this, head.method === 'HEAD', head.versionMinor, head.keepAlive && !head.upgrade)
+    this.queue.push(slot)
+    this.current = { head, slot, chunks: [], length: 0 }
+    this.phase = Phase.Body
+    if (head.expectContinue && (head.chunked || head.contentLength > 0)) {
+      slot.needContinue = true
+      if (this.queue[0] === slot) this.#writeContinue(slot)
+    }
+  }
+
+  onBody(chunk: Buffer): void {
+    const cur = this.current
+    if (cur === null) return
+    cur.chunks.push(chunk)
+    cur.length += chunk.length
+  }
+
+  onComplete(): boolean {
+    const cur = this.current
+    this.current = null
+    this.phase = Phase.Idle
+    if (cur === null) return false
+    const { head, slot } = cur
+    slot.needContinue = false
+    const body = cur.length === 0 ? EMPTY : ownedCopy(cur.chunks, cur.length)
+    this.inFlight++
+    slot.dispatched = true
+    const request: TransportRequest = {
+      method: head.method,
+      target: head.target,
+      versionMinor: head.versionMinor,
+      headers: head.headers,
+      body,
+      remoteAddress: this.remoteAddress,
+      keepAlive: !slot.close,
+      upgrade: head.upgrade,
+    }
+    if (slot.close) this.readStopped = true
+    try {
+      this.transport.options.onRequest(request, slot)
+    } catch (err) {
+      if (!slot.ended) slot.end(500, TEXT_PLAIN, 'Internal Server Error')
+      this.transport.reportError(err)
+    }
+    // Pause the parser when this request ends the connection, enough are queued, or the
+    // output backed up while answering (a client that sends but does not read).
+    return this.readStopped || this.readPaused || this.inFlight >= this.transport.options.maxPipelinedRequests
+  }
+
+  // ---- reading ----
+
+  feed(chunk: Buffer): void {
+    if (this.readStopped) return
+    if (this.leftover !== null) {
+      this.leftover = Buffer.concat([this.leftover, chunk])
+      return
+    }
+    const wasIdle = this.parser.idle
+    const n = this.parser.execute(chunk)
+    if (n < 0) {
+      this.#parseError()
+      return
+    }
+    if (wasIdle && !this.parser.idle && this.phase === Phase.Idle) {
+      this.phase = Phase.Head
+      this.requestStart = this.lastRead
+    } else if (this.phase === Phase.Idle && !this.parser.idle) {
+      // A new request began after the last one completed inside this chunk.
+      this.phase = Phase.Head
+      this.requestStart = this.lastRead
+    }
+    if (n < chunk.length && !this.readStopped && !this.parser.upgraded) {
+      this.leftover = chunk.subarray(n)
+      this.pauseReading()
+    } else if (this.readStopped || this.parser.upgraded) {
+      this.readStopped = true
+      this.pauseReading()
+    }
+  }
+
+  pauseReading(): void {
+    if (this.readPaused) return
+    this.readPaused = true
+    this.socket.pause()
+  }
+
+  /** Resumes reading when nothing holds it back: in-flight room and drained output. */
+  maybeResume(): void {
+    if (!this.readPaused || this.destroyed || this.readStopped) return
+    const o = this.transport.options
+    if (this.inFlight >= o.maxPipelinedRequests || this.socket.writableLength > o.writeHighWaterMark) return
+    this.readPaused = false
+    const rest = this.leftover
+    if (rest !== null) {
+      this.leftover = null
+      this.feed(rest)
+      if (this.readPaused || this.readStopped) return
+    }
+    this.socket.resume()
+  }
+
+  #parseError(): void {
+    const err = this.parser.error
+    const status = err?.status ?? 400
+    const slot = this.stopReading() ?? this.addSlot()
+    slot.close = true
+    if (err) this.transport.reportClientError(err, this.remoteAddress)
+    if (!slot.ended) slot.end(status, TEXT_PLAIN, `${STATUS_TEXT[status] ?? 'Bad Request'}\n`)
+  }
+
+  // ---- writing ----
+
+  #writeContinue(slot: Slot): void {
+    slot.needContinue = false
+    this.socket.write(CONTINUE)
+  }
+
+  /** Writes every finished response at the front of the queue, in order, in one syscall. */
+  flush(): void {
+    const queue = this.queue
+    const socket = this.socket
+    let corked = false
+    let closing = false
+    while (queue.length > 0) {
+      const slot = queue[0]!
+      if (!slot.ended) {
+        if (slot.needContinue) this.#writeContinue(slot)
+        break
+      }
+      queue.shift()
+      if (slot.dispatched) this.inFlight--
+      if (!corked) {
+        socket.cork()
+        corked = true
+      }
+      closing = slot.close
+      this.#write(slot, closing)
+      if (closing) break
+    }
+    if (!corked) return
+    socket.uncork()
+    this.lastWrite = Date.now()
+    if (socket.writableLength > 0 && this.writeWaitSince === 0) this.writeWaitSince = this.lastWrite
+    if (closing) {
+      this.readStopped = true
+      queue.length = 0
+      socket.end()
+      return
+    }
+    if (socket.writableLength > this.transport.options.writeHighWaterMark) this.pauseReading()
+    else this.maybeResume()
+    this.touch()
+  }
+
+  /**
+   * Re-files this connection in the timer wheel when its due time moved earlier (the wheel
+   * handles later moves lazily on its own).
+   */
+  touch(): void {
+    if (this.destroyed) return
+    const due = this.dueAt()
+    if (due === 0 || (this.wheelSlot !== -1 && this.deadline !== 0 && due >= this.deadline)) return
+    const wheel = this.transport.wheel
+    wheel.remove(this)
+    this.deadline = due
+    wheel.add(this)
+  }
+
+  #write(slot: Slot, close: boolean): void {
+    const { status, headers, body } = slot
+    let head = statusLine(status)
+    for (let i = 0; i + 1 < headers.length; i += 2) head += headers[i] + ': ' + headers[i + 1] + '\r\n'
+    head += 'Date: ' + httpDate() + '\r\n'
+    const bodyless = isBodylessStatus(status)
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
+    if (!bodyless) head += 'Content-Length: ' + length + '\r\n'
+    if (close) head += 'Connection: close\r\n'
+    else if (slot.versionMinor === 0) head += 'Connection: keep-alive\r\n'
+    head += '\r\n'
+    if (bodyless || slot.isHead || length === 0) {
+      this.socket.write(head, 'latin1')
+    } else if (typeof body === 'string') {
+      this.socket.write(head, 'latin1')
+      this.socket.write(body, 'utf8')
+    } else {
+      this.socket.write(head, 'latin1')
+      this.socket.write(body)
+    }
+  }
+
+  onDrain(): void {
+    this.writeWaitSince = 0
+    this.lastWrite = Date.now()
+    this.maybeResume()
+  }
+
+  // ---- timeouts ----
+
+  /** The moment this connection times out in its current state (0 = no client timeout now). */
+  dueAt(): number {
+    const o = this.transport.options
+    if (this.graceUntil !== 0) return this.graceUntil
+    if (this.writeWaitSince !== 0) return this.writeWaitSince + o.sendTimeout
+    switch (this.phase) {
+      case Phase.Head:
+        return this.requestStart + o.headersTimeout
+      case Phase.Body:
+        return Math.min(this.requestStart + o.requestTimeout, this.lastRead + o.headersTimeout)
+      default:
+        // Waiting on our own handlers is not the client's fault.
+        if (this.queue.length > 0 || this.readStopped) return 0
+        return Math.max(this.lastRead, this.lastWrite) + o.keepAliveTimeout
+    }
+  }
+
+  onTimeout(now: number): void {
+    if (this.destroyed) return
+    const due = this.dueAt()
+    if (due === 0 || due > now) {
+      this.deadline = due
+      this.transport.wheel.add(this)
+      return
+    }
+    if (this.graceUntil !== 0 || this.writeWaitSince !== 0) {
+      this.socket.destroy()
+      return
+    }
+    this.graceUntil = now + CLOSE_GRACE
+    this.deadline = this.graceUntil
+    this.transport.wheel.add(this)
+    if (this.phase !== Phase.Idle && this.inFlight === 0) {
+      // Nothing else is owed on this connection: a response is still possible, so say why.
+      const slot = this.stopReading() ?? this.addSlot()
+      slot.close = true
+      slot.end(408, TEXT_PLAIN, 'Request Timeout\n')
+      return
+    }
+    this.dropSlot(this.stopReading())
+  }
+
+  /** Appends a slot not tied to a parsed request (an error answer). */
+  addSlot(): Slot {
+    const slot = new Slot(this, false, 1, false)
+    this.queue.push(slot)
+    return slot
+  }
+
+  /**
+   * Stops reading requests for good. Returns the slot of a request still being received (it
+   * is the last in the queue): the caller answers it or removes it with {@link dropSlot}.
+   */
+  stopReading(): Slot | undefined {
+    this.readStopped = true
+    this.pauseReading()
+    this.phase = Phase.Idle
+    const slot = this.current?.slot
+    this.current = null
+    if (slot !== undefined) slot.needContinue = false
+    return slot
+  }
+
+  /** Removes a never-answered slot (the last one) and closes once the rest is written. */
+  dropSlot(slot: Slot | undefined): void {
+    if (slot !== undefined && this.queue[this.queue.length - 1] === slot) this.queue.pop()
+    const last = this.queue[this.queue.length - 1]
+    if (last === undefined) this.socket.end()
+    else last.close = true
+  }
+
+  cleanup(): void {
+    this.destroyed = true
+    this.transport.wheel.remove(this)
+    this.queue.length = 0
+    this.current = null
+    this.leftover = null
+  }
+}
+
+/** Time a closing connection gets to flush its last bytes before it is destroyed. */
+const CLOSE_GRACE = 2000
+const TEXT_PLAIN: readonly string[] = Object.freeze(['Content-Type', 'text/plain; charset=utf-8'])
+
+function onData(this: net.Socket, chunk: Buffer): void {
+  const conn = (this as SocketWithConn)[kConnection]
+  conn.lastRead = Date.now()
+  conn.feed(chunk)
+  conn.touch()
+}
+function onEnd(this: net.Socket): void {
+  const conn = (this as SocketWithConn)[kConnection]
+  conn.parser.finish()
+  // A half-received request is dropped; what was fully asked is still answered, then we close.
+  conn.dropSlot(conn.stopReading())
+}
+function onDrain(this: net.Socket): void {
+  ;(this as SocketWithConn)[kConnection].onDrain()
+}
+function onError(this: net.Socket): void {
+  this.destroy()
+}
+function onClose(this: net.Socket): void {
+  const conn = (this as SocketWithConn)[kConnection]
+  conn.cleanup()
+  conn.transport.forget(conn)
+}
+type SocketWithConn = net.Socket & { [kConnection]: Connection }
+
+/**
+ * The pure-TypeScript transport on `node:net`.
+ *
+ * @example
+ * ```ts
+ * const transport = new NodeTransport({
+ *   onRequest(req, res) { res.end(200, ['Content-Type', 'text/plain'], 'hi') },
+ * })
+ * const port = await transport.listen(0)
+ * await transport.close()
+ * ```
+ */
+export class NodeTransport implements Transport {
+  /** Effective options (defaults filled in). */
+  readonly options: TransportOptions
+  /** The timer wheel all of this transport's timeouts hang off. */
+  readonly wheel = new TimerWheel(250)
+  /** `true` once {@link close} was called. */
+  closing = false
+  readonly #server: net.Server
+  readonly #conns = new Set<Connection>()
+  #port = 0
+  #closed: Promise<void> | null = null
+  #onAllClosed: (() => void) | null = null
+
+  constructor(options: Partial<TransportOptions> & Pick<TransportOptions, 'onRequest'>) {
+    this.options = { ...DEFAULT_TRANSPORT_OPTIONS, ...stripUndefined(options) } as TransportOptions
+    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket))
+  }
+
+  get connections(): number {
+    return this.#conns.size
+  }
+
+  get port(): number {
+    return this.#port
+  }
+
+  listen(port: number, host?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(new MummyError('ERR_MUMMY_LISTEN', `cannot listen on ${host ?? ''}:${port}: ${err.message}`, { cause: err }))
+      this.#server.once('error', onError)
+      this.#server.listen({ port, host }, () => {
+        this.#server.off('error', onError)
+        const address = this.#server.address()
+        this.#port = typeof address === 'object' && address !== null ? address.port : port
+        resolve(this.#port)
+      })
+    })
+  }
+
+  close(timeout = 10_000): Promise<void> {
+    if (this.#closed !== null) return this.#closed
+    this.closing = true
+    this.#closed = new Promise<void>((resolve) => {
+      let pending = 2
+      const done = (): void => {
+        if (--pending === 0) {
+          clearTimeout(timer)
+          this.wheel.stop()
+          resolve()
+        }
+      }
+      const timer = setTimeout(() => {
+        for (const conn of this.#conns) conn.socket.destroy()
+      }, timeout)
+      timer.unref()
+      if (this.#server.listening) this.#server.close(() => done())
+      else done()
+      this.#onAllClosed = done
+      for (const conn of [...this.#conns]) {
+        // Finish what was asked (the last response carries Connection: close), drop the rest.
+        conn.dropSlot(conn.stopReading())
+      }
+      if (this.#conns.size === 0) done()
+    })
+    return this.#closed
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy()
+      return
+    }
+    const conn = new Connection(socket, this)
+    ;(socket as SocketWithConn)[kConnection] = conn
+    this.#conns.add(conn)
+    socket.on('data', onData)
+    socket.on('end', onEnd)
+    socket.on('drain', onDrain)
+    socket.on('error', onError)
+    socket.on('close', onClose)
+    conn.deadline = conn.requestStart + this.options.headersTimeout
+    this.wheel.add(conn)
+  }
+
+  /** @internal */
+  forget(conn: Connection): void {
+    this.#conns.delete(conn)
+    if (this.closing && this.#conns.size === 0 && this.#onAllClosed !== null) {
+      const done = this.#onAllClosed
+      this.#onAllClosed = null
+      done()
+    }
+  }
+
+  /** @internal */
+  reportClientError(err: Error & { code?: string; status?: number }, remoteAddress: string): void {
+    try {
+      this.options.onClientError?.(err, remoteAddress)
+    } catch {
+      // A logging hook must never take the IO thread down.
+    }
+  }
+
+  /** @internal */
+  reportError(err: unknown): void {
+    this.reportClientError(err instanceof Error ? err : new Error(String(err)), '')
+  }
+}
+
+/** Copies `chunks` into a buffer that owns its whole ArrayBuffer (never a pooled slab), so it can be transferred. */
+function ownedCopy(chunks: readonly Buffer[], length: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    chunk.copy(out, offset)
+    offset += chunk.length
+  }
+  return out
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] !== undefined) out[key] = o[key]
+  return out
+}

@@ -1,0 +1,98 @@
+/**
+ * The contract between the IO thread's transports (node:net today, uWebSockets.js later)
+ * and the server that sits on them. A transport accepts connections, parses requests,
+ * enforces limits and timeouts, and writes responses in order; it never runs user code
+ * itself — it hands each complete request to {@link TransportOptions.onRequest}.
+ */
+
+/** A fully received request, as a transport hands it over. */
+export interface TransportRequest {
+  /** Method token as received, e.g. `GET`. */
+  readonly method: string
+  /** Raw request-target, e.g. `/search?q=x`. */
+  readonly target: string
+  /** `0` for HTTP/1.0, `1` for HTTP/1.1. */
+  readonly versionMinor: 0 | 1
+  /** Flat `[name, value, name, value, …]` list, names as received. */
+  readonly headers: readonly string[]
+  /** The whole body (empty when there is none). Owned by the receiver: it is a fresh buffer that owns its whole `ArrayBuffer`, so it may be transferred to a worker. */
+  readonly body: Buffer
+  /** Peer address, e.g. `127.0.0.1`. */
+  readonly remoteAddress: string
+  /** Whether the connection stays open after this request's response. */
+  readonly keepAlive: boolean
+  /** `true` when the request asked to switch protocols (`Connection: upgrade` + `Upgrade`). */
+  readonly upgrade: boolean
+}
+
+/**
+ * Where the answer to one request goes. Responses are written in request order whatever
+ * order they are given in (pipelining); `end` may be called from any later turn of the
+ * event loop. Lifetime: valid until `end` is called or `closed` becomes `true`.
+ */
+export interface ResponseWriter {
+  /**
+   * Sends the whole response. The transport adds `Date`, `Content-Length` (or none for
+   * 1xx/204/304) and `Connection`, and omits the body for `HEAD`. `headers` is a flat
+   * `[name, value, …]` list that the caller has validated (no CR/LF/NUL, no
+   * `Content-Length`/`Transfer-Encoding`/`Connection`). With `close`, the connection is
+   * closed after this response (`Connection: close`).
+   */
+  end(status: number, headers: readonly string[], body?: Uint8Array | string, close?: boolean): void
+  /** `true` once the connection has gone (the response can no longer be delivered). */
+  readonly closed: boolean
+  /** `true` once `end` was called. */
+  readonly ended: boolean
+}
+
+/** Limits, timeouts and callbacks every transport accepts. All times are in ms. */
+export interface TransportOptions {
+  /** Largest request head (request line + headers), bytes. Over it: 431 (414 for the URI alone). Default 8 KiB. */
+  maxHeadersLen: number
+  /** Largest request body, bytes. Over it: 413 (before any body is read when the length is declared). Default 1 MiB. */
+  maxBodyLen: number
+  /** Time allowed from a request's first byte to the end of its head. Then: 408 and close. Default 20 s. */
+  headersTimeout: number
+  /** Time allowed for a whole request, head and body; the body must also keep arriving (no gap longer than `headersTimeout`). Then: 408 and close. Default 300 s. */
+  requestTimeout: number
+  /** How long an idle keep-alive connection is kept. Default 5 s. */
+  keepAliveTimeout: number
+  /** How long a peer may leave written bytes unread before it is dropped. Default 30 s. */
+  sendTimeout: number
+  /** Requests read ahead on one connection while earlier ones are being answered. Default 32. */
+  maxPipelinedRequests: number
+  /** Unsent bytes on one connection above which reading from it stops until it drains. Default 64 KiB. */
+  writeHighWaterMark: number
+  /** Called for each complete request, on the IO thread. Must not block. */
+  onRequest(request: TransportRequest, response: ResponseWriter): void
+  /** Called when a client sent something the server refused (after the error response is queued). */
+  onClientError?(error: Error & { code?: string; status?: number }, remoteAddress: string): void
+}
+
+/** Defaults for {@link TransportOptions} limits and timeouts. */
+export const DEFAULT_TRANSPORT_OPTIONS = Object.freeze({
+  maxHeadersLen: 8 * 1024,
+  maxBodyLen: 1024 * 1024,
+  headersTimeout: 20_000,
+  requestTimeout: 300_000,
+  keepAliveTimeout: 5_000,
+  sendTimeout: 30_000,
+  maxPipelinedRequests: 32,
+  writeHighWaterMark: 64 * 1024,
+})
+
+/** A transport: one listening socket and its connections, on the IO thread. */
+export interface Transport {
+  /** Starts listening; resolves with the bound port (an ephemeral one for port 0). */
+  listen(port: number, host?: string): Promise<number>
+  /**
+   * Graceful close: stop accepting, close idle connections, let in-flight requests finish
+   * and be answered with `Connection: close`, then resolve. Connections still open after
+   * `timeout` ms are destroyed.
+   */
+  close(timeout?: number): Promise<void>
+  /** Open connections. */
+  readonly connections: number
+  /** The bound port, or 0 before `listen` resolves. */
+  readonly port: number
+}

@@ -1,0 +1,31 @@
+/**
+ * `@mummy/server`: a multi-threaded HTTP/1.1 server for Node.js. One IO thread owns every
+ * socket; complete requests are handed to a pool of worker threads that run your handlers,
+ * which may block or be async.
+ *
+ * @example
+ * ```ts
+ * import { Router, createServer } from '@mummy/server'
+ * const router = new Router()
+ * router.get('/', (request) => request.respond(200, { 'Content-Type': 'text/plain' }, 'Hello, World!'))
+ * const server = createServer(router)
+ * await server.listen(8080)
+ * ```
+ * @packageDocumentation
+ */
+export { createServer, Server, type ServerOptions } from './server.js'
+export { Router } from './router.js'
+export { Request, flattenHeaders, type Body, type HeadersInit, type ResponseSink } from './request.js'
+export { Headers, asciiLower } from './headers.js'
+export type { Handler, HandlerLike, RequestHandlerObject } from './handler.js'
+export { consoleLogHandler, silentLogHandler, describeError, type LogHandler, type LogLevel } from './log.js'
+export {
+  DEFAULT_COMPRESSION,
+  negotiateEncoding,
+  isCompressibleType,
+  compressBody,
+  type CompressionOptions,
+  type ContentCoding,
+} from './compression.js'
+export { MummyError, isMummyError } from '@mummy/errors'
+export type { RouteHandler, RouteMatch, RouterOptions, ErrorHandler, MethodNotAllowedHandler } from '@mummy/router'

@@ -1,0 +1,25 @@
+import type { Handler } from './handler.js'
+
+/**
+ * In single-file mode the user's script is loaded again in every worker; its
+ * `createServer(...)` call lands here instead of starting a server. Kept on `globalThis`
+ * under a `Symbol.for` key so it is shared even if two copies of this package are loaded.
+ */
+const KEY = Symbol.for('mummy.server.registered-handler')
+
+type Slot = { handler: Handler | null }
+
+function slot(): Slot {
+  const g = globalThis as unknown as Record<symbol, Slot | undefined>
+  return (g[KEY] ??= { handler: null })
+}
+
+/** Records the handler a worker-side `createServer` call was given. */
+export function registerWorkerHandler(handler: Handler): void {
+  slot().handler = handler
+}
+
+/** The handler registered in this worker, if any. */
+export function registeredWorkerHandler(): Handler | null {
+  return slot().handler
+}

@@ -1,0 +1,225 @@
+import { MummyError } from '@mummy/errors'
+import { compressBody, isCompressibleType, negotiateEncoding, type CompressionOptions } from './compression.js'
+import { Headers, asciiLower } from './headers.js'
+
+/** Headers a handler may pass to {@link Request.respond}. */
+export type HeadersInit =
+  | Record<string, string | number | readonly string[]>
+  | Iterable<readonly [string, string]>
+  | Headers
+
+/** A response body: text (sent as UTF-8) or bytes. */
+export type Body = string | Uint8Array
+
+/**
+ * Where a finished response goes: a worker posts it to the IO thread, the inline mode writes
+ * it directly. `headers` is validated and flat; `body` is final (compressed when chosen).
+ */
+export type ResponseSink = (status: number, headers: string[], body: Uint8Array) => void
+
+const EMPTY = new Uint8Array(0)
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+/** Framing headers the server owns: a handler's values for them are ignored. */
+const MANAGED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date'])
+
+/**
+ * Validates and flattens response headers into `[name, value, …]`. Throws
+ * `ERR_MUMMY_INVALID_HEADER` for a name that is not a token or a value with CR, LF, NUL or
+ * characters above U+00FF (response splitting). Framing headers (`Content-Length`,
+ * `Transfer-Encoding`, `Connection`, `Keep-Alive`, `Date`) are set by the server and dropped.
+ *
+ * @example
+ * ```ts
+ * flattenHeaders({ 'Content-Type': 'text/plain', 'Set-Cookie': ['a=1', 'b=2'] })
+ * // ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']
+ * ```
+ */
+export function flattenHeaders(init: HeadersInit | undefined): string[] {
+  const out: string[] = []
+  if (init === undefined) return out
+  const add = (name: string, value: string | number): void => {
+    const v = typeof value === 'number' ? String(value) : value
+    if (typeof name !== 'string' || !TOKEN.test(name)) {
+      throw new MummyError('ERR_MUMMY_INVALID_HEADER', `invalid response header name: ${JSON.stringify(name)}`)
+    }
+    if (typeof v !== 'string' || BAD_VALUE.test(v)) {
+      throw new MummyError('ERR_MUMMY_INVALID_HEADER', `invalid value for response header ${name}`)
+    }
+    if (MANAGED.has(asciiLower(name))) return
+    out.push(name, v.trim())
+  }
+  if (init instanceof Headers) {
+    for (const [name, value] of init) add(name, value)
+  } else if (Symbol.iterator in init) {
+    for (const pair of init as Iterable<readonly [string, string]>) add(pair[0], pair[1])
+  } else {
+    for (const name of Object.keys(init)) {
+      const value = (init as Record<string, string | number | readonly string[]>)[name]!
+      if (typeof value === 'object') for (const v of value) add(name, v)
+      else add(name, value)
+    }
+  }
+  return out
+}
+
+function findHeader(flat: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (asciiLower(flat[i]!) === lowerName) return flat[i + 1]
+  return undefined
+}
+
+/** Decodes a request-target into its path: the part before `?`/`#`, percent-decoded. */
+function targetPath(uri: string): string {
+  let start = 0
+  if (uri.charCodeAt(0) !== 47 /* / */) {
+    // absolute-form: skip "scheme://authority"
+    const scheme = uri.indexOf('://')
+    if (scheme === -1) return uri
+    const slash = uri.indexOf('/', scheme + 3)
+    if (slash === -1) return '/'
+    start = slash
+  }
+  let end = uri.length
+  for (let i = start; i < uri.length; i++) {
+    const c = uri.charCodeAt(i)
+    if (c === 63 /* ? */ || c === 35 /* # */) {
+      end = i
+      break
+    }
+  }
+  const raw = uri.slice(start, end)
+  if (raw.indexOf('%') === -1) return raw
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return raw
+  }
+}
+
+/** Settings that shape every response. */
+export interface ResponseSettings {
+  /** Compression options (threshold, level, codings). */
+  compression: CompressionOptions
+}
+
+/**
+ * An HTTP request, as a handler sees it. Created by the server in the worker that runs the
+ * handler; answer it exactly once with {@link Request.respond}.
+ *
+ * @example
+ * ```ts
+ * router.post('/echo', (request) => {
+ *   request.respond(200, { 'Content-Type': request.headers.get('content-type') ?? 'application/octet-stream' }, request.body)
+ * })
+ * ```
+ */
+export class Request {
+  /** Method as received, e.g. `GET`. */
+  readonly method: string
+  /** The raw request-target, e.g. `/search?q=a%20b`. */
+  readonly uri: string
+  /** Request headers (case-insensitive, multi-value). */
+  readonly headers: Headers
+  /** The whole request body (empty when none was sent). */
+  readonly body: Buffer
+  /** Address of the peer, e.g. `127.0.0.1`. */
+  readonly remoteAddress: string
+  /** HTTP version of the request. */
+  readonly httpVersion: '1.0' | '1.1'
+  /** Path parameters captured by the router (`:name` / `@name`). */
+  pathParams: Record<string, string> = Object.create(null) as Record<string, string>
+  #path: string | undefined
+  #query: URLSearchParams | undefined
+  #responded = false
+  readonly #sink: ResponseSink
+  readonly #settings: ResponseSettings
+
+  /** @internal Built by the server; handlers receive it. */
+  constructor(
+    method: string,
+    uri: string,
+    versionMinor: 0 | 1,
+    headers: readonly string[],
+    body: Buffer,
+    remoteAddress: string,
+    sink: ResponseSink,
+    settings: ResponseSettings,
+  ) {
+    this.method = method
+    this.uri = uri
+    this.httpVersion = versionMinor === 0 ? '1.0' : '1.1'
+    this.headers = new Headers(headers)
+    this.body = body
+    this.remoteAddress = remoteAddress
+    this.#sink = sink
+    this.#settings = settings
+  }
+
+  /** The percent-decoded path, without the query string, e.g. `/search`. */
+  get path(): string {
+    return (this.#path ??= targetPath(this.uri))
+  }
+
+  /** The query string's parameters. */
+  get query(): URLSearchParams {
+    if (this.#query === undefined) {
+      const q = this.uri.indexOf('?')
+      const h = this.uri.indexOf('#', q)
+      this.#query = new URLSearchParams(q === -1 ? '' : this.uri.slice(q + 1, h === -1 ? undefined : h))
+    }
+    return this.#query
+  }
+
+  /** `true` once a response was sent. */
+  get responded(): boolean {
+    return this.#responded
+  }
+
+  /** The body decoded as UTF-8. */
+  text(): string {
+    return this.body.toString('utf8')
+  }
+
+  /** The body parsed as JSON (throws `SyntaxError` on bad JSON). */
+  json<T = unknown>(): T {
+    return JSON.parse(this.text()) as T
+  }
+
+  /**
+   * Sends the response: `status` (200–599), headers, and a body (string → UTF-8). The server
+   * adds `Date`, `Content-Length` and `Connection`; compresses with gzip/deflate when the
+   * client accepts it and the body is large and of a compressible type (adding
+   * `Content-Encoding` and `Vary: Accept-Encoding`); and drops the body for `HEAD`.
+   * Throws `ERR_MUMMY_ALREADY_RESPONDED` on a second call and `ERR_MUMMY_INVALID_STATUS` /
+   * `ERR_MUMMY_INVALID_HEADER` on bad input.
+   *
+   * @example
+   * ```ts
+   * request.respond(200, { 'Content-Type': 'application/json' }, JSON.stringify({ ok: true }))
+   * ```
+   */
+  respond(status: number, headers?: HeadersInit, body?: Body): void {
+    if (this.#responded) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new MummyError('ERR_MUMMY_INVALID_STATUS', `invalid response status: ${String(status)}`)
+    }
+    const flat = flattenHeaders(headers)
+    let bytes: Uint8Array = body === undefined ? EMPTY : typeof body === 'string' ? Buffer.from(body, 'utf8') : body
+    const c = this.#settings.compression
+    if (c.enabled && bytes.byteLength >= c.threshold && status !== 204 && status !== 304 && status !== 206) {
+      if (findHeader(flat, 'content-encoding') === undefined && isCompressibleType(findHeader(flat, 'content-type'))) {
+        // The representation varies with Accept-Encoding whether or not this one is compressed.
+        const vary = findHeader(flat, 'vary')
+        if (vary === undefined) flat.push('Vary', 'Accept-Encoding')
+        else if (!/(^|,)\s*(accept-encoding|\*)\s*(,|$)/i.test(vary)) flat.push('Vary', 'Accept-Encoding')
+        const coding = negotiateEncoding(this.headers.get('accept-encoding'), c.encodings)
+        if (coding !== null) {
+          bytes = compressBody(bytes, coding, c.level)
+          flat.push('Content-Encoding', coding)
+        }
+      }
+    }
+    this.#responded = true
+    this.#sink(status, flat, bytes)
+  }
+}

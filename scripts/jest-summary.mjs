@@ -1,0 +1,23 @@
+// Prints the plain "N passed, N failed[, N skipped]" line from jest's --json output.
+// A suite that failed to run (syntax error, crash) counts as one failure; a lint failure too.
+// Exit code 1 when anything failed or nothing ran.
+import { readFileSync } from 'node:fs'
+
+const [file = '.jest-results.json', lintFailed = '0'] = process.argv.slice(2)
+let results
+try {
+  results = JSON.parse(readFileSync(file, 'utf8'))
+} catch (error) {
+  console.log(`cannot read ${file}: ${error.message}`)
+  console.log('0 passed, 1 failed')
+  process.exit(1)
+}
+const passed = results.numPassedTests
+const skipped = results.numPendingTests + results.numTodoTests
+const failed = results.numFailedTests + results.numRuntimeErrorTestSuites + Number(lintFailed === '1')
+for (const suite of results.testResults) {
+  if (suite.status === 'failed') console.log(`failed: ${suite.name}`)
+}
+if (lintFailed === '1') console.log('lint failed')
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+process.exit(failed > 0 || passed === 0 ? 1 : 0)
