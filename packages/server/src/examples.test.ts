@@ -1,0 +1,120 @@
+// The runnable examples and the seed ports, run as real processes and asked with real clients.
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { sleep } from '@mummy/test-kit'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url))
+const children: ChildProcess[] = []
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL')
+      await new Promise((resolve) => child.once('exit', resolve))
+    }
+  }
+})
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const port = (srv.address() as net.AddressInfo).port
+  await new Promise((resolve) => srv.close(resolve))
+  return port
+}
+
+async function startExample(file: string, env: Record<string, string> = {}): Promise<{ port: number; output: () => string }> {
+  const port = await freePort()
+  let output = ''
+  const child = spawn(process.execPath, [path.join(EXAMPLES, file)], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stdout!.on('data', (d) => (output += d))
+  child.stderr!.on('data', (d) => (output += d))
+  children.push(child)
+  const until = Date.now() + 15_000
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`)
+      break
+    } catch {
+      if (child.exitCode !== null) throw new Error(`${file} exited: ${output}`)
+      if (Date.now() > until) throw new Error(`${file} did not start: ${output}`)
+      await sleep(50)
+    }
+  }
+  return { port, output: () => output }
+}
+
+async function curl(args: string[]): Promise<string> {
+  const { stdout } = await run('curl', ['-s', '--max-time', '5', ...args])
+  return stdout
+}
+
+describe('examples', () => {
+  it('basic_router.js (the seed Router example) answers Hello, World! and prints once', async () => {
+    const { port, output } = await startExample('basic_router.js')
+    expect(await curl([`http://127.0.0.1:${port}/`])).toBe('Hello, World!')
+    expect(await curl(['-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/nope`])).toBe('404')
+    expect(output().match(/Serving on/g)).toHaveLength(1)
+  })
+
+  it('basic.js (the seed switch-on-uri example): 200, 405, 404', async () => {
+    const { port } = await startExample('basic.js')
+    expect(await curl([`http://127.0.0.1:${port}/`])).toBe('Hello, World!')
+    expect(await curl(['-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', `http://127.0.0.1:${port}/`])).toBe('405')
+    expect(await curl(['-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/other`])).toBe('404')
+  })
+
+  it('path_params.js, query_params.js, redirect.js, custom_404.js, echo_headers.js', async () => {
+    const a = await startExample('path_params.js')
+    expect(await curl([`http://127.0.0.1:${a.port}/users/42/posts/hello`])).toBe('user 42, post hello\n')
+    const b = await startExample('query_params.js')
+    expect(JSON.parse(await curl([`http://127.0.0.1:${b.port}/search?q=mummy&page=2`]))).toEqual({ q: 'mummy', page: 2 })
+    const c = await startExample('redirect.js')
+    expect(await curl(['-L', `http://127.0.0.1:${c.port}/old`])).toBe('you made it\n')
+    const d = await startExample('custom_404.js')
+    expect(await curl([`http://127.0.0.1:${d.port}/nope`])).toBe('<h1>Nothing at /nope</h1>')
+    expect(await curl(['-s', '-D', '-', '-o', '/dev/null', '-X', 'DELETE', `http://127.0.0.1:${d.port}/`])).toMatch(/^Allow: GET, HEAD\r$/m)
+    const e = await startExample('echo_headers.js')
+    const echoed = JSON.parse(await curl(['-H', 'X-Demo: 1', `http://127.0.0.1:${e.port}/a/b`])) as { headers: [string, string][] }
+    expect(echoed.headers).toContainEqual(['x-demo', '1'])
+  })
+
+  it('blocking.js: /fast answers while /slow burns 200 ms of CPU', async () => {
+    const { port } = await startExample('blocking.js')
+    const slow = Promise.all(Array.from({ length: 3 }, () => curl([`http://127.0.0.1:${port}/slow`]).then(() => Date.now())))
+    await sleep(30)
+    const fastAt = await curl([`http://127.0.0.1:${port}/fast`]).then(() => Date.now())
+    expect(fastAt).toBeLessThan(Math.min(...(await slow)))
+  })
+
+  it('sqlite.js: notes are written and read through a synchronous driver on the workers', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mummy-notes-'))
+    try {
+      const { port } = await startExample('sqlite.js', { NOTES_DB: path.join(dir, 'notes.db') })
+      for (let i = 0; i < 10; i++) await curl(['-d', `note ${i}`, `http://127.0.0.1:${port}/notes`])
+      const notes = JSON.parse(await curl([`http://127.0.0.1:${port}/notes`])) as { text: string }[]
+      expect(notes.map((n) => n.text)).toEqual(Array.from({ length: 10 }, (_, i) => `note ${9 - i}`))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('close() under load lets the process exit on its own', async () => {
+    const script = fileURLToPath(new URL('./fixtures/close-exits.js', import.meta.url))
+    const t0 = Date.now()
+    const { stdout } = await run(process.execPath, [script], { timeout: 20_000 })
+    const result = JSON.parse(stdout) as { ok: number; total: number }
+    // Requests accepted before close() were answered; the rest were refused, none hung.
+    expect(result.ok).toBeGreaterThan(0)
+    expect(result.total).toBe(50)
+    expect(Date.now() - t0).toBeLessThan(20_000)
+  })
+})
