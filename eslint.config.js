@@ -1,4 +1,5 @@
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -6,18 +7,64 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', globalThis: 'readonly', SharedArrayBuffer: 'readonly', Atomics: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        queueMicrotask: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        globalThis: 'readonly',
+        SharedArrayBuffer: 'readonly',
+        Atomics: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@mummy/*/src/*', '@mummy/*/dist/*'], message: 'import a package by its name, never its internals' }] }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@mummy/*/src/*', '@mummy/*/dist/*'],
+              message: 'import a package by its name, never its internals',
+            },
+          ],
+        },
+      ],
     },
   },
   {
-    files: ['packages/parser/**', 'packages/router/**', 'packages/workers/**', 'packages/errors/**'],
+    files: [
+      'packages/parser/**',
+      'packages/router/**',
+      'packages/workers/**',
+      'packages/errors/**',
+    ],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@mummy/server', '@mummy/io-loop', '@mummy/*/src/*'], message: 'a lower package never imports a higher one' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@mummy/server', '@mummy/io-loop', '@mummy/*/src/*'],
+              message: 'a lower package never imports a higher one',
+            },
+          ],
+        },
+      ],
     },
   },
   {

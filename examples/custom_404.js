@@ -8,7 +8,11 @@ router.notFoundHandler = (request) => {
   request.respond(404, { 'Content-Type': 'text/html' }, `<h1>Nothing at ${request.path}</h1>`)
 }
 router.methodNotAllowedHandler = (request, allowed) => {
-  request.respond(405, { Allow: allowed.join(', '), 'Content-Type': 'text/plain' }, `use ${allowed.join(' or ')}\n`)
+  request.respond(
+    405,
+    { Allow: allowed.join(', '), 'Content-Type': 'text/plain' },
+    `use ${allowed.join(' or ')}\n`,
+  )
 }
 
 await createServer(router).listen(Number(process.env.PORT ?? 8080))

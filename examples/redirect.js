@@ -4,6 +4,8 @@ import { Router, createServer } from '@mummy/server'
 
 const router = new Router()
 router.get('/old', (request) => request.respond(301, { Location: '/new' }))
-router.get('/new', (request) => request.respond(200, { 'Content-Type': 'text/plain' }, 'you made it\n'))
+router.get('/new', (request) =>
+  request.respond(200, { 'Content-Type': 'text/plain' }, 'you made it\n'),
+)
 
 await createServer(router).listen(Number(process.env.PORT ?? 8080))

@@ -8,14 +8,20 @@ import { Router, createServer } from '@mummy/server'
 const db = new Database(process.env.NOTES_DB ?? 'notes.db')
 db.pragma('journal_mode = WAL')
 db.pragma('busy_timeout = 5000')
-db.exec('CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL, created INTEGER NOT NULL)')
+db.exec(
+  'CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL, created INTEGER NOT NULL)',
+)
 const insert = db.prepare('INSERT INTO notes (text, created) VALUES (?, ?)')
 const list = db.prepare('SELECT id, text, created FROM notes ORDER BY id DESC LIMIT 100')
 
 const router = new Router()
 router.post('/notes', (request) => {
   const { lastInsertRowid } = insert.run(request.text(), Date.now())
-  request.respond(201, { 'Content-Type': 'application/json' }, JSON.stringify({ id: Number(lastInsertRowid) }))
+  request.respond(
+    201,
+    { 'Content-Type': 'application/json' },
+    JSON.stringify({ id: Number(lastInsertRowid) }),
+  )
 })
 router.get('/notes', (request) => {
   request.respond(200, { 'Content-Type': 'application/json' }, JSON.stringify(list.all()))

@@ -14,7 +14,8 @@ try {
 }
 const passed = results.numPassedTests
 const skipped = results.numPendingTests + results.numTodoTests
-const failed = results.numFailedTests + results.numRuntimeErrorTestSuites + Number(lintFailed === '1')
+const failed =
+  results.numFailedTests + results.numRuntimeErrorTestSuites + Number(lintFailed === '1')
 for (const suite of results.testResults) {
   if (suite.status === 'failed') console.log(`failed: ${suite.name}`)
 }

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url'
 const rounds = Number(process.argv[2] ?? 5)
 const serverScript = fileURLToPath(new URL('./blocking-server.mjs', import.meta.url))
 const child = spawn(process.execPath, [serverScript], { stdio: ['ignore', 'pipe', 'inherit'] })
-const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
+const port = await new Promise((resolve) =>
+  child.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
+)
 
 function connect() {
   return new Promise((resolve) => {
@@ -45,7 +47,9 @@ for (let r = 0; r < rounds; r++) {
   lat.sort((a, b) => a - b)
   const slowLat = await Promise.all(slow)
   p99s.push(lat[98])
-  console.log(`round ${r + 1}: fast p50 ${lat[49].toFixed(1)} ms, p99 ${lat[98].toFixed(1)} ms, max ${lat[99].toFixed(1)} ms; slow ${slowLat.map((x) => x.toFixed(0)).join(', ')} ms`)
+  console.log(
+    `round ${r + 1}: fast p50 ${lat[49].toFixed(1)} ms, p99 ${lat[98].toFixed(1)} ms, max ${lat[99].toFixed(1)} ms; slow ${slowLat.map((x) => x.toFixed(0)).join(', ')} ms`,
+  )
 }
 p99s.sort((a, b) => a - b)
 console.log(`median p99 over ${rounds} rounds: ${p99s[Math.floor(rounds / 2)].toFixed(1)} ms`)

@@ -11,7 +11,9 @@ describe('MummyError', () => {
     expect(isMummyError(err)).toBe(true)
   })
   it('brand-checks instanceof so a foreign copy is recognised', () => {
-    const foreign = Object.create(Object.getPrototypeOf(new MummyError('ERR_MUMMY_X', 'x'))) as object
+    const foreign = Object.create(
+      Object.getPrototypeOf(new MummyError('ERR_MUMMY_X', 'x')),
+    ) as object
     expect(foreign instanceof MummyError).toBe(true)
     expect(new Error('plain') instanceof MummyError).toBe(false)
     expect(isMummyError(null)).toBe(false)

@@ -56,7 +56,11 @@ export class MummyError extends Error {
   /** Brand check so `instanceof` survives duplicate copies of this module. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (this !== MummyError) return Function.prototype[Symbol.hasInstance].call(this, value)
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[BRAND] === true
+    )
   }
 }
 Object.defineProperty(MummyError.prototype, BRAND, { value: true })

@@ -29,7 +29,9 @@ describe('NodeTransport: responses', () => {
     const [res] = responses
     expect(res?.status).toBe(200)
     expect(res?.headers['content-length']).toBe('6')
-    expect(res?.headers['date']).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/)
+    expect(res?.headers['date']).toMatch(
+      /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+    )
     expect(res?.body.toString()).toBe('/hello')
   })
 
@@ -42,7 +44,9 @@ describe('NodeTransport: responses', () => {
     expect(b.responses[0]?.body.toString()).toBe('/old')
     expect(b.responses[0]?.headers['connection']).toBe('close')
     expect(b.closed).toBe(true)
-    const c = await exchange(port, 'GET /ka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n', { responses: 1 })
+    const c = await exchange(port, 'GET /ka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n', {
+      responses: 1,
+    })
     expect(c.responses[0]?.headers['connection']).toBe('keep-alive')
     expect(c.closed).toBe(false)
   })
@@ -53,7 +57,11 @@ describe('NodeTransport: responses', () => {
       else if (req.target === '/304') res.end(304, [], '')
       else res.end(200, [], 'twelve bytes')
     })
-    const raw = await rawExchange(port, `HEAD / HTTP/1.1\r\nHost: x\r\n\r\n` + get('/204') + get('/304') + get('/'), { timeout: 500 })
+    const raw = await rawExchange(
+      port,
+      `HEAD / HTTP/1.1\r\nHost: x\r\n\r\n` + get('/204') + get('/304') + get('/'),
+      { timeout: 500 },
+    )
     const { responses } = readResponses(raw.data, [true])
     expect(responses.map((r) => r.status)).toEqual([200, 204, 304, 200])
     expect(responses[0]?.headers['content-length']).toBe('12')
@@ -70,7 +78,11 @@ describe('NodeTransport: responses', () => {
       res.end(200, [], req.body)
     })
     const body = 'x'.repeat(5000)
-    const { responses } = await exchange(port, `POST /p HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nContent-Length: ${body.length}\r\n\r\n${body}`, { responses: 1 })
+    const { responses } = await exchange(
+      port,
+      `POST /p HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      { responses: 1 },
+    )
     expect(responses[0]?.body.toString()).toBe(body)
     expect(seen?.method).toBe('POST')
     expect(seen?.headers).toEqual(['Host', 'h', 'X-A', '1', 'Content-Length', '5000'])
@@ -88,7 +100,9 @@ describe('NodeTransport: pipelining', () => {
     for (let i = 0; i < 100; i++) bytes += get(`/r${i}`)
     const { responses } = await exchange(port, bytes, { responses: 100, timeout: 5000 })
     expect(responses).toHaveLength(100)
-    expect(responses.map((r) => r.body.toString())).toEqual(Array.from({ length: 100 }, (_, i) => `/r${i}`))
+    expect(responses.map((r) => r.body.toString())).toEqual(
+      Array.from({ length: 100 }, (_, i) => `/r${i}`),
+    )
   })
 
   it('keeps order when handlers finish in reverse order', async () => {
@@ -99,7 +113,9 @@ describe('NodeTransport: pipelining', () => {
     let bytes = ''
     for (let i = 0; i < 10; i++) bytes += get(`/r${i}`)
     const { responses } = await exchange(port, bytes, { responses: 10, timeout: 5000 })
-    expect(responses.map((r) => r.body.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `/r${i}`))
+    expect(responses.map((r) => r.body.toString())).toEqual(
+      Array.from({ length: 10 }, (_, i) => `/r${i}`),
+    )
   })
 
   it('reads no further than maxPipelinedRequests ahead', async () => {
@@ -125,9 +141,17 @@ describe('NodeTransport: Expect and limits', () => {
     const got: Buffer[] = []
     socket.on('data', (c: Buffer) => got.push(c))
     socket.write('POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n')
-    await waitFor(() => Buffer.concat(got).toString().includes('100 Continue'), 2000, '100 Continue')
+    await waitFor(
+      () => Buffer.concat(got).toString().includes('100 Continue'),
+      2000,
+      '100 Continue',
+    )
     socket.write('hello')
-    await waitFor(() => readResponses(Buffer.concat(got)).responses.length === 2, 2000, 'final response')
+    await waitFor(
+      () => readResponses(Buffer.concat(got)).responses.length === 2,
+      2000,
+      'final response',
+    )
     const { responses } = readResponses(Buffer.concat(got))
     expect(responses.map((r) => r.status)).toEqual([100, 200])
     expect(responses[1]?.body.toString()).toBe('hello')
@@ -136,7 +160,10 @@ describe('NodeTransport: Expect and limits', () => {
 
   it('answers 413 instead of 100 when the declared body is too large', async () => {
     const { port } = await start(echoTarget, { maxBodyLen: 10 })
-    const { responses, closed } = await exchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n')
+    const { responses, closed } = await exchange(
+      port,
+      'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n',
+    )
     expect(responses.map((r) => r.status)).toEqual([413])
     expect(responses[0]?.headers['connection']).toBe('close')
     expect(closed).toBe(true)
@@ -144,7 +171,10 @@ describe('NodeTransport: Expect and limits', () => {
 
   it('answers 431 for oversized headers, 414 for an oversized URI, then closes', async () => {
     const { port } = await start(echoTarget, { maxHeadersLen: 1024 })
-    const big = await exchange(port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(2000)}\r\n\r\n`)
+    const big = await exchange(
+      port,
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(2000)}\r\n\r\n`,
+    )
     expect(big.responses[0]?.status).toBe(431)
     expect(big.closed).toBe(true)
     const uri = await exchange(port, `GET /${'a'.repeat(2000)} HTTP/1.1\r\nHost: x\r\n\r\n`)
@@ -162,14 +192,20 @@ describe('NodeTransport: Expect and limits', () => {
 describe('NodeTransport: timeouts', () => {
   it('answers 408 when the head does not arrive within headersTimeout', async () => {
     const { port } = await start(echoTarget, { headersTimeout: 300 })
-    const { responses, closed } = await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n', { timeout: 3000 })
+    const { responses, closed } = await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n', {
+      timeout: 3000,
+    })
     expect(responses[0]?.status).toBe(408)
     expect(closed).toBe(true)
   })
 
   it('answers 408 when the body stalls', async () => {
     const { port } = await start(echoTarget, { headersTimeout: 300, requestTimeout: 10_000 })
-    const { responses, closed } = await exchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc', { timeout: 3000 })
+    const { responses, closed } = await exchange(
+      port,
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc',
+      { timeout: 3000 },
+    )
     expect(responses[0]?.status).toBe(408)
     expect(closed).toBe(true)
   })
@@ -185,7 +221,10 @@ describe('NodeTransport: timeouts', () => {
   })
 
   it('does not time out a request whose handler is still working', async () => {
-    const { port } = await start((_req, res) => setTimeout(() => res.end(200, [], 'late'), 900), { headersTimeout: 200, keepAliveTimeout: 200 })
+    const { port } = await start((_req, res) => setTimeout(() => res.end(200, [], 'late'), 900), {
+      headersTimeout: 200,
+      keepAliveTimeout: 200,
+    })
     const { responses } = await exchange(port, get('/'), { responses: 1, timeout: 3000 })
     expect(responses[0]?.body.toString()).toBe('late')
   })
@@ -195,10 +234,13 @@ describe('NodeTransport: backpressure and close', () => {
   it('stops reading from a connection that does not read its responses', async () => {
     let dispatched = 0
     const big = Buffer.alloc(1024 * 1024, 'x')
-    const { port } = await start((_req, res) => {
-      dispatched++
-      res.end(200, [], big)
-    }, { writeHighWaterMark: 64 * 1024 })
+    const { port } = await start(
+      (_req, res) => {
+        dispatched++
+        res.end(200, [], big)
+      },
+      { writeHighWaterMark: 64 * 1024 },
+    )
     const socket = net.connect(port, '127.0.0.1')
     socket.pause() // never read
     let bytes = ''
@@ -211,7 +253,9 @@ describe('NodeTransport: backpressure and close', () => {
   })
 
   it('close() finishes in-flight requests, refuses new connections, then resolves', async () => {
-    const { port, transport } = await start((_req, res) => setTimeout(() => res.end(200, [], 'done'), 300))
+    const { port, transport } = await start((_req, res) =>
+      setTimeout(() => res.end(200, [], 'done'), 300),
+    )
     const inflight = exchange(port, get('/'), { timeout: 3000 })
     await sleep(100)
     const closing = transport.close()
@@ -219,7 +263,11 @@ describe('NodeTransport: backpressure and close', () => {
     expect(answered.responses[0]?.body.toString()).toBe('done')
     expect(answered.responses[0]?.headers['connection']).toBe('close')
     await closing
-    await expect(new Promise((resolve, reject) => net.connect(port, '127.0.0.1').on('connect', resolve).on('error', reject))).rejects.toThrow(/ECONNREFUSED/)
+    await expect(
+      new Promise((resolve, reject) =>
+        net.connect(port, '127.0.0.1').on('connect', resolve).on('error', reject),
+      ),
+    ).rejects.toThrow(/ECONNREFUSED/)
   })
 
   it('close() ends idle keep-alive connections at once', async () => {

@@ -59,7 +59,12 @@ class Slot implements ResponseWriter {
     return this.conn.destroyed
   }
 
-  end(status: number, headers: readonly string[], body?: Uint8Array | string, close?: boolean): void {
+  end(
+    status: number,
+    headers: readonly string[],
+    body?: Uint8Array | string,
+    close?: boolean,
+  ): void {
     if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
     this.ended = true
     if (close === true) this.close = true
@@ -101,7 +106,11 @@ class Connection implements ParserCallbacks, WheelEntry {
     readonly transport: NodeTransport,
   ) {
     const o = transport.options
-    this.parser = new RequestParser(this, { maxHeadersLen: o.maxHeadersLen, maxUriLen: o.maxHeadersLen, maxBodyLen: o.maxBodyLen })
+    this.parser = new RequestParser(this, {
+      maxHeadersLen: o.maxHeadersLen,
+      maxUriLen: o.maxHeadersLen,
+      maxBodyLen: o.maxBodyLen,
+    })
     this.remoteAddress = socket.remoteAddress ?? ''
     this.requestStart = this.lastRead = this.lastWrite = Date.now()
   }
@@ -109,7 +118,12 @@ class Connection implements ParserCallbacks, WheelEntry {
   // ---- parser callbacks ----
 
   onHead(head: RequestHead): void {
-    const slot = new Slot(this, head.method === 'HEAD', head.versionMinor, head.keepAlive && !head.upgrade)
+    const slot = new Slot(
+      this,
+      head.method === 'HEAD',
+      head.versionMinor,
+      head.keepAlive && !head.upgrade,
+    )
     this.queue.push(slot)
     this.current = { head, slot, chunks: [], length: 0 }
     this.phase = Phase.Body
@@ -155,7 +169,11 @@ class Connection implements ParserCallbacks, WheelEntry {
     }
     // Pause the parser when this request ends the connection, enough are queued, or the
     // output backed up while answering (a client that sends but does not read).
-    return this.readStopped || this.readPaused || this.inFlight >= this.transport.options.maxPipelinedRequests
+    return (
+      this.readStopped ||
+      this.readPaused ||
+      this.inFlight >= this.transport.options.maxPipelinedRequests
+    )
   }
 
   // ---- reading ----
@@ -199,7 +217,11 @@ class Connection implements ParserCallbacks, WheelEntry {
   maybeResume(): void {
     if (!this.readPaused || this.destroyed || this.readStopped) return
     const o = this.transport.options
-    if (this.inFlight >= o.maxPipelinedRequests || this.socket.writableLength > o.writeHighWaterMark) return
+    if (
+      this.inFlight >= o.maxPipelinedRequests ||
+      this.socket.writableLength > o.writeHighWaterMark
+    )
+      return
     this.readPaused = false
     const rest = this.leftover
     if (rest !== null) {
@@ -280,7 +302,8 @@ class Connection implements ParserCallbacks, WheelEntry {
   #write(slot: Slot, close: boolean): void {
     const { status, headers, body } = slot
     let head = statusLine(status)
-    for (let i = 0; i + 1 < headers.length; i += 2) head += headers[i] + ': ' + headers[i + 1] + '\r\n'
+    for (let i = 0; i + 1 < headers.length; i += 2)
+      head += headers[i] + ': ' + headers[i + 1] + '\r\n'
     head += 'Date: ' + httpDate() + '\r\n'
     const bodyless = isBodylessStatus(status)
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
@@ -443,7 +466,9 @@ export class NodeTransport implements Transport {
 
   constructor(options: Partial<TransportOptions> & Pick<TransportOptions, 'onRequest'>) {
     this.options = { ...DEFAULT_TRANSPORT_OPTIONS, ...stripUndefined(options) } as TransportOptions
-    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket))
+    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+      this.#accept(socket),
+    )
   }
 
   get connections(): number {
@@ -456,7 +481,14 @@ export class NodeTransport implements Transport {
 
   listen(port: number, host?: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(new MummyError('ERR_MUMMY_LISTEN', `cannot listen on ${host ?? ''}:${port}: ${err.message}`, { cause: err }))
+      const onError = (err: Error): void =>
+        reject(
+          new MummyError(
+            'ERR_MUMMY_LISTEN',
+            `cannot listen on ${host ?? ''}:${port}: ${err.message}`,
+            { cause: err },
+          ),
+        )
       this.#server.once('error', onError)
       this.#server.listen({ port, host }, () => {
         this.#server.off('error', onError)

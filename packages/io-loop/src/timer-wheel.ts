@@ -78,7 +78,10 @@ export class TimerWheel {
   #file(entry: WheelEntry): void {
     const n = this.#buckets.length
     // Entries without a deadline, or far away, are parked one lap ahead and looked at again then.
-    let ticks = entry.deadline === 0 ? n - 1 : Math.ceil((entry.deadline - this.#cursorTime) / this.resolution)
+    let ticks =
+      entry.deadline === 0
+        ? n - 1
+        : Math.ceil((entry.deadline - this.#cursorTime) / this.resolution)
     if (ticks < 1) ticks = 1
     if (ticks > n - 1) ticks = n - 1
     const slot = (this.#cursor + ticks) % n

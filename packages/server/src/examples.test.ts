@@ -31,10 +31,16 @@ async function freePort(): Promise<number> {
   return port
 }
 
-async function startExample(file: string, env: Record<string, string> = {}): Promise<{ port: number; output: () => string }> {
+async function startExample(
+  file: string,
+  env: Record<string, string> = {},
+): Promise<{ port: number; output: () => string }> {
   const port = await freePort()
   let output = ''
-  const child = spawn(process.execPath, [path.join(EXAMPLES, file)], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [path.join(EXAMPLES, file)], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))
   children.push(child)
@@ -61,35 +67,71 @@ describe('examples', () => {
   it('basic_router.js (the seed Router example) answers Hello, World! and prints once', async () => {
     const { port, output } = await startExample('basic_router.js')
     expect(await curl([`http://127.0.0.1:${port}/`])).toBe('Hello, World!')
-    expect(await curl(['-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/nope`])).toBe('404')
+    expect(
+      await curl(['-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/nope`]),
+    ).toBe('404')
     expect(output().match(/Serving on/g)).toHaveLength(1)
   })
 
   it('basic.js (the seed switch-on-uri example): 200, 405, 404', async () => {
     const { port } = await startExample('basic.js')
     expect(await curl([`http://127.0.0.1:${port}/`])).toBe('Hello, World!')
-    expect(await curl(['-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', `http://127.0.0.1:${port}/`])).toBe('405')
-    expect(await curl(['-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/other`])).toBe('404')
+    expect(
+      await curl([
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '-X',
+        'POST',
+        `http://127.0.0.1:${port}/`,
+      ]),
+    ).toBe('405')
+    expect(
+      await curl(['-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/other`]),
+    ).toBe('404')
   })
 
   it('path_params.js, query_params.js, redirect.js, custom_404.js, echo_headers.js', async () => {
     const a = await startExample('path_params.js')
-    expect(await curl([`http://127.0.0.1:${a.port}/users/42/posts/hello`])).toBe('user 42, post hello\n')
+    expect(await curl([`http://127.0.0.1:${a.port}/users/42/posts/hello`])).toBe(
+      'user 42, post hello\n',
+    )
     const b = await startExample('query_params.js')
-    expect(JSON.parse(await curl([`http://127.0.0.1:${b.port}/search?q=mummy&page=2`]))).toEqual({ q: 'mummy', page: 2 })
+    expect(JSON.parse(await curl([`http://127.0.0.1:${b.port}/search?q=mummy&page=2`]))).toEqual({
+      q: 'mummy',
+      page: 2,
+    })
     const c = await startExample('redirect.js')
     expect(await curl(['-L', `http://127.0.0.1:${c.port}/old`])).toBe('you made it\n')
     const d = await startExample('custom_404.js')
     expect(await curl([`http://127.0.0.1:${d.port}/nope`])).toBe('<h1>Nothing at /nope</h1>')
-    expect(await curl(['-s', '-D', '-', '-o', '/dev/null', '-X', 'DELETE', `http://127.0.0.1:${d.port}/`])).toMatch(/^Allow: GET, HEAD\r$/m)
+    expect(
+      await curl([
+        '-s',
+        '-D',
+        '-',
+        '-o',
+        '/dev/null',
+        '-X',
+        'DELETE',
+        `http://127.0.0.1:${d.port}/`,
+      ]),
+    ).toMatch(/^Allow: GET, HEAD\r$/m)
     const e = await startExample('echo_headers.js')
-    const echoed = JSON.parse(await curl(['-H', 'X-Demo: 1', `http://127.0.0.1:${e.port}/a/b`])) as { headers: [string, string][] }
+    const echoed = JSON.parse(
+      await curl(['-H', 'X-Demo: 1', `http://127.0.0.1:${e.port}/a/b`]),
+    ) as { headers: [string, string][] }
     expect(echoed.headers).toContainEqual(['x-demo', '1'])
   })
 
   it('blocking.js: /fast answers while /slow burns 200 ms of CPU', async () => {
     const { port } = await startExample('blocking.js')
-    const slow = Promise.all(Array.from({ length: 3 }, () => curl([`http://127.0.0.1:${port}/slow`]).then(() => Date.now())))
+    const slow = Promise.all(
+      Array.from({ length: 3 }, () =>
+        curl([`http://127.0.0.1:${port}/slow`]).then(() => Date.now()),
+      ),
+    )
     await sleep(30)
     const fastAt = await curl([`http://127.0.0.1:${port}/fast`]).then(() => Date.now())
     expect(fastAt).toBeLessThan(Math.min(...(await slow)))
@@ -101,7 +143,9 @@ describe('examples', () => {
       const { port } = await startExample('sqlite.js', { NOTES_DB: path.join(dir, 'notes.db') })
       for (let i = 0; i < 10; i++) await curl(['-d', `note ${i}`, `http://127.0.0.1:${port}/notes`])
       const notes = JSON.parse(await curl([`http://127.0.0.1:${port}/notes`])) as { text: string }[]
-      expect(notes.map((n) => n.text)).toEqual(Array.from({ length: 10 }, (_, i) => `note ${9 - i}`))
+      expect(notes.map((n) => n.text)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `note ${9 - i}`),
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -25,11 +25,18 @@ export type HandlerLike = Handler | RequestHandlerObject
 /** Turns a function or Router-like object into a plain handler function. */
 export function toHandler(value: unknown, where: string): Handler {
   if (typeof value === 'function') return value as Handler
-  if (typeof value === 'object' && value !== null && typeof (value as RequestHandlerObject).handle === 'function') {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as RequestHandlerObject).handle === 'function'
+  ) {
     const target = value as RequestHandlerObject
     return (request) => target.handle(request)
   }
-  throw new MummyError('ERR_MUMMY_INVALID_HANDLER', `${where} must be a handler function or a Router, got ${typeof value}`)
+  throw new MummyError(
+    'ERR_MUMMY_INVALID_HANDLER',
+    `${where} must be a handler function or a Router, got ${typeof value}`,
+  )
 }
 
 const TEXT = { 'Content-Type': 'text/plain; charset=utf-8' }
@@ -60,7 +67,11 @@ export function runHandler(
   finished(request, log)
 }
 
-function failed(request: Request, error: unknown, log: (level: LogLevel, message: string) => void): void {
+function failed(
+  request: Request,
+  error: unknown,
+  log: (level: LogLevel, message: string) => void,
+): void {
   log('error', `handler for ${request.method} ${request.uri} failed: ${describeError(error)}`)
   if (!request.responded) request.respond(500, TEXT, 'Internal Server Error\n')
 }

@@ -57,7 +57,8 @@ export class Headers implements Iterable<[string, string]> {
       const key = asciiLower(name)
       let found: string | undefined
       for (let i = 0; i + 1 < raw.length; i += 2) {
-        if (asciiLower(raw[i]!) === key) found = found === undefined ? raw[i + 1]! : found + ', ' + raw[i + 1]!
+        if (asciiLower(raw[i]!) === key)
+          found = found === undefined ? raw[i + 1]! : found + ', ' + raw[i + 1]!
       }
       return found
     }

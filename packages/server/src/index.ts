@@ -15,10 +15,22 @@
  */
 export { createServer, Server, type ServerOptions } from './server.js'
 export { Router } from './router.js'
-export { Request, flattenHeaders, type Body, type HeadersInit, type ResponseSink } from './request.js'
+export {
+  Request,
+  flattenHeaders,
+  type Body,
+  type HeadersInit,
+  type ResponseSink,
+} from './request.js'
 export { Headers, asciiLower } from './headers.js'
 export type { Handler, HandlerLike, RequestHandlerObject } from './handler.js'
-export { consoleLogHandler, silentLogHandler, describeError, type LogHandler, type LogLevel } from './log.js'
+export {
+  consoleLogHandler,
+  silentLogHandler,
+  describeError,
+  type LogHandler,
+  type LogLevel,
+} from './log.js'
 export {
   DEFAULT_COMPRESSION,
   negotiateEncoding,
@@ -28,4 +40,10 @@ export {
   type ContentCoding,
 } from './compression.js'
 export { MummyError, isMummyError } from '@mummy/errors'
-export type { RouteHandler, RouteMatch, RouterOptions, ErrorHandler, MethodNotAllowedHandler } from '@mummy/router'
+export type {
+  RouteHandler,
+  RouteMatch,
+  RouterOptions,
+  ErrorHandler,
+  MethodNotAllowedHandler,
+} from '@mummy/router'

@@ -33,7 +33,8 @@ export interface WorkerConfig {
 /** The transfer list for `bytes` when it owns its whole buffer (never a pooled slab). */
 export function transferList(bytes: Uint8Array): ArrayBuffer[] | undefined {
   const buffer = bytes.buffer
-  if (bytes.byteLength === 0 || bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength) return undefined
+  if (bytes.byteLength === 0 || bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength)
+    return undefined
   if (!(buffer instanceof ArrayBuffer)) return undefined
   return [buffer]
 }

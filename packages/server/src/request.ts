@@ -1,5 +1,10 @@
 import { MummyError } from '@mummy/errors'
-import { compressBody, isCompressibleType, negotiateEncoding, type CompressionOptions } from './compression.js'
+import {
+  compressBody,
+  isCompressibleType,
+  negotiateEncoding,
+  type CompressionOptions,
+} from './compression.js'
 import { Headers, asciiLower } from './headers.js'
 
 /** Headers a handler may pass to {@link Request.respond}. */
@@ -41,7 +46,10 @@ export function flattenHeaders(init: HeadersInit | undefined): string[] {
   const add = (name: string, value: string | number): void => {
     const v = typeof value === 'number' ? String(value) : value
     if (typeof name !== 'string' || !TOKEN.test(name)) {
-      throw new MummyError('ERR_MUMMY_INVALID_HEADER', `invalid response header name: ${JSON.stringify(name)}`)
+      throw new MummyError(
+        'ERR_MUMMY_INVALID_HEADER',
+        `invalid response header name: ${JSON.stringify(name)}`,
+      )
     }
     if (typeof v !== 'string' || BAD_VALUE.test(v)) {
       throw new MummyError('ERR_MUMMY_INVALID_HEADER', `invalid value for response header ${name}`)
@@ -64,7 +72,8 @@ export function flattenHeaders(init: HeadersInit | undefined): string[] {
 }
 
 function findHeader(flat: readonly string[], lowerName: string): string | undefined {
-  for (let i = 0; i < flat.length; i += 2) if (asciiLower(flat[i]!) === lowerName) return flat[i + 1]
+  for (let i = 0; i < flat.length; i += 2)
+    if (asciiLower(flat[i]!) === lowerName) return flat[i + 1]
   return undefined
 }
 
@@ -165,7 +174,9 @@ export class Request {
     if (this.#query === undefined) {
       const q = this.uri.indexOf('?')
       const h = this.uri.indexOf('#', q)
-      this.#query = new URLSearchParams(q === -1 ? '' : this.uri.slice(q + 1, h === -1 ? undefined : h))
+      this.#query = new URLSearchParams(
+        q === -1 ? '' : this.uri.slice(q + 1, h === -1 ? undefined : h),
+      )
     }
     return this.#query
   }
@@ -199,19 +210,31 @@ export class Request {
    * ```
    */
   respond(status: number, headers?: HeadersInit, body?: Body): void {
-    if (this.#responded) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
+    if (this.#responded)
+      throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new MummyError('ERR_MUMMY_INVALID_STATUS', `invalid response status: ${String(status)}`)
     }
     const flat = flattenHeaders(headers)
-    let bytes: Uint8Array = body === undefined ? EMPTY : typeof body === 'string' ? Buffer.from(body, 'utf8') : body
+    let bytes: Uint8Array =
+      body === undefined ? EMPTY : typeof body === 'string' ? Buffer.from(body, 'utf8') : body
     const c = this.#settings.compression
-    if (c.enabled && bytes.byteLength >= c.threshold && status !== 204 && status !== 304 && status !== 206) {
-      if (findHeader(flat, 'content-encoding') === undefined && isCompressibleType(findHeader(flat, 'content-type'))) {
+    if (
+      c.enabled &&
+      bytes.byteLength >= c.threshold &&
+      status !== 204 &&
+      status !== 304 &&
+      status !== 206
+    ) {
+      if (
+        findHeader(flat, 'content-encoding') === undefined &&
+        isCompressibleType(findHeader(flat, 'content-type'))
+      ) {
         // The representation varies with Accept-Encoding whether or not this one is compressed.
         const vary = findHeader(flat, 'vary')
         if (vary === undefined) flat.push('Vary', 'Accept-Encoding')
-        else if (!/(^|,)\s*(accept-encoding|\*)\s*(,|$)/i.test(vary)) flat.push('Vary', 'Accept-Encoding')
+        else if (!/(^|,)\s*(accept-encoding|\*)\s*(,|$)/i.test(vary))
+          flat.push('Vary', 'Accept-Encoding')
         const coding = negotiateEncoding(this.headers.get('accept-encoding'), c.encodings)
         if (coding !== null) {
           bytes = compressBody(bytes, coding, c.level)

@@ -8,7 +8,11 @@ import type { LogLevel } from './log.js'
 const APP = new URL('./fixtures/app.js', import.meta.url)
 const logs: [LogLevel, string][] = []
 
-async function fetchText(port: number, path: string, init: RequestInit = {}): Promise<{ status: number; body: string; headers: Headers }> {
+async function fetchText(
+  port: number,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: string; headers: Headers }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, init)
   return { status: res.status, body: await res.text(), headers: res.headers }
 }
@@ -17,7 +21,12 @@ describe('server on 4 workers', () => {
   let server: Server
   let port: number
   beforeAll(async () => {
-    server = createServer({ app: APP, workers: 4, handlerTimeout: 3000, logHandler: (level, message) => void logs.push([level, message]) })
+    server = createServer({
+      app: APP,
+      workers: 4,
+      handlerTimeout: 3000,
+      logHandler: (level, message) => void logs.push([level, message]),
+    })
     await server.listen(0, '127.0.0.1')
     port = server.port
   })
@@ -40,7 +49,9 @@ describe('server on 4 workers', () => {
   })
 
   it('gives handlers method, uri, decoded path, query, params, headers', async () => {
-    const res = await fetchText(port, '/inspect/a%20b?x=1&y=two&x=3', { headers: { Accept: 'text/html', 'X-Custom': 'v' } })
+    const res = await fetchText(port, '/inspect/a%20b?x=1&y=two&x=3', {
+      headers: { Accept: 'text/html', 'X-Custom': 'v' },
+    })
     const info = JSON.parse(res.body) as Record<string, unknown>
     expect(info.method).toBe('GET')
     expect(info.uri).toBe('/inspect/a%20b?x=1&y=two&x=3')
@@ -54,7 +65,11 @@ describe('server on 4 workers', () => {
 
   it('echoes a request body', async () => {
     const body = Buffer.alloc(300_000, 'z')
-    const res = await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-test' } })
+    const res = await fetch(`http://127.0.0.1:${port}/echo`, {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/x-test' },
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/x-test')
     expect(Buffer.from(await res.arrayBuffer()).equals(body)).toBe(true)
@@ -68,7 +83,10 @@ describe('server on 4 workers', () => {
   })
 
   it('serves HEAD from GET routes with the headers and no body', async () => {
-    const { responses } = await exchange(port, 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\n' + get('/'), { responses: 2, head: [true] })
+    const { responses } = await exchange(port, 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\n' + get('/'), {
+      responses: 2,
+      head: [true],
+    })
     expect(responses[0]?.status).toBe(200)
     expect(responses[0]?.headers['content-length']).toBe('13')
     expect(responses[0]?.body.length).toBe(0)
@@ -77,7 +95,9 @@ describe('server on 4 workers', () => {
 
   it('a blocking handler does not delay other requests (2 of 4 workers blocked for 2 s)', async () => {
     const slowStart = Date.now()
-    const slow = [fetchText(port, '/slow'), fetchText(port, '/slow')].map((p) => p.then((r) => ({ ...r, at: Date.now() })))
+    const slow = [fetchText(port, '/slow'), fetchText(port, '/slow')].map((p) =>
+      p.then((r) => ({ ...r, at: Date.now() })),
+    )
     await sleep(50)
     const latencies: number[] = []
     const fastDone: number[] = []
@@ -97,7 +117,9 @@ describe('server on 4 workers', () => {
     expect(Math.max(...fastDone)).toBeLessThan(firstSlow)
     expect(firstSlow - slowStart).toBeGreaterThanOrEqual(1900)
     latencies.sort((a, b) => a - b)
-    console.log(`fast requests while 2 workers blocked: p50 ${latencies[49]!.toFixed(1)} ms, p99 ${latencies[98]!.toFixed(1)} ms, max ${latencies[99]!.toFixed(1)} ms`)
+    console.log(
+      `fast requests while 2 workers blocked: p50 ${latencies[49]!.toFixed(1)} ms, p99 ${latencies[98]!.toFixed(1)} ms, max ${latencies[99]!.toFixed(1)} ms`,
+    )
   })
 
   it('a throwing handler gets 500 and the worker keeps serving', async () => {
@@ -105,8 +127,12 @@ describe('server on 4 workers', () => {
     expect((await fetchText(port, '/reject')).status).toBe(500)
     expect((await fetchText(port, '/silent')).status).toBe(500)
     expect((await fetchText(port, '/')).status).toBe(200)
-    expect(logs.some(([level, m]) => level === 'error' && m.includes('handler failure on purpose'))).toBe(true)
-    expect(logs.some(([level, m]) => level === 'error' && m.includes('returned without responding'))).toBe(true)
+    expect(
+      logs.some(([level, m]) => level === 'error' && m.includes('handler failure on purpose')),
+    ).toBe(true)
+    expect(
+      logs.some(([level, m]) => level === 'error' && m.includes('returned without responding')),
+    ).toBe(true)
   })
 
   it('rejects response headers with CR/LF (response splitting) with a 500', async () => {
@@ -128,7 +154,9 @@ describe('server on 4 workers', () => {
     const t0 = Date.now()
     await waitFor(async () => (await fetchText(port, '/')).status === 200, 2000, 'serving again')
     // All 4 workers can block at once again: the pool is back to full size.
-    const blocked = await Promise.all(Array.from({ length: 4 }, () => fetchText(port, '/block/300').then(() => Date.now())))
+    const blocked = await Promise.all(
+      Array.from({ length: 4 }, () => fetchText(port, '/block/300').then(() => Date.now())),
+    )
     expect(Math.max(...blocked) - t0).toBeLessThan(2000 + 1000)
   })
 })
@@ -143,7 +171,9 @@ describe('compression', () => {
   })
   afterAll(() => server.close())
 
-  async function rawJson(acceptEncoding: string | null): Promise<{ headers: Record<string, string>; body: Buffer }> {
+  async function rawJson(
+    acceptEncoding: string | null,
+  ): Promise<{ headers: Record<string, string>; body: Buffer }> {
     const extra = acceptEncoding === null ? '' : `Accept-Encoding: ${acceptEncoding}\r\n`
     const { responses } = await exchange(port, get('/json', extra), { responses: 1 })
     return responses[0]!
@@ -169,7 +199,9 @@ describe('compression', () => {
   })
 
   it('does not compress small bodies', async () => {
-    const { responses } = await exchange(port, get('/', 'Accept-Encoding: gzip\r\n'), { responses: 1 })
+    const { responses } = await exchange(port, get('/', 'Accept-Encoding: gzip\r\n'), {
+      responses: 1,
+    })
     expect(responses[0]?.headers['content-encoding']).toBeUndefined()
     expect(responses[0]?.body.toString()).toBe('Hello, World!')
   })
@@ -187,11 +219,17 @@ describe('inline mode and close()', () => {
     const server = createServer({ app: APP, workers: 2, logHandler: () => {} })
     await server.listen(0, '127.0.0.1')
     const port = server.port
-    const inflight = Array.from({ length: 20 }, (_, i) => exchange(port, get(i % 2 === 0 ? '/block/300' : '/async'), { responses: 1, timeout: 10_000 }))
+    const inflight = Array.from({ length: 20 }, (_, i) =>
+      exchange(port, get(i % 2 === 0 ? '/block/300' : '/async'), { responses: 1, timeout: 10_000 }),
+    )
     await sleep(100)
     await server.close()
     const results = await Promise.all(inflight)
     for (const r of results) expect(r.responses[0]?.status).toBe(200)
-    await expect(new Promise((resolve, reject) => net.connect(port, '127.0.0.1').on('connect', resolve).on('error', reject))).rejects.toThrow(/ECONNREFUSED/)
+    await expect(
+      new Promise((resolve, reject) =>
+        net.connect(port, '127.0.0.1').on('connect', resolve).on('error', reject),
+      ),
+    ).rejects.toThrow(/ECONNREFUSED/)
   })
 })

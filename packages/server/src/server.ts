@@ -59,7 +59,8 @@ const TEXT: readonly string[] = Object.freeze(['Content-Type', 'text/plain; char
 const enc = new TextEncoder()
 
 function defaultWorkers(): number {
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length
+  const cores =
+    typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length
   return Math.max(4, cores * 4)
 }
 
@@ -71,7 +72,9 @@ function resolveCompression(value: ServerOptions['compression']): CompressionOpt
 
 function toURLString(value: string | URL): string {
   if (value instanceof URL) return value.href
-  return /^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value) ? value : pathToFileURL(value).href
+  return /^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value)
+    ? value
+    : pathToFileURL(value).href
 }
 
 /**
@@ -130,13 +133,27 @@ export class Server {
   async #start(port: number, host: string | undefined): Promise<void> {
     const o = this.#options
     if (o.transport === 'uws') {
-      throw new MummyError('ERR_MUMMY_TRANSPORT_UNAVAILABLE', "the 'uws' transport is not available in this version; use 'node' or 'auto'")
+      throw new MummyError(
+        'ERR_MUMMY_TRANSPORT_UNAVAILABLE',
+        "the 'uws' transport is not available in this version; use 'node' or 'auto'",
+      )
     }
     const workers = o.workers ?? defaultWorkers()
-    if (!Number.isInteger(workers) || workers < 0) throw new MummyError('ERR_MUMMY_INVALID_OPTION', `workers must be an integer >= 0, got ${String(workers)}`)
+    if (!Number.isInteger(workers) || workers < 0)
+      throw new MummyError(
+        'ERR_MUMMY_INVALID_OPTION',
+        `workers must be an integer >= 0, got ${String(workers)}`,
+      )
     if (workers === 0) {
-      this.#inline = o.app !== undefined ? toHandler(((await import(toURLString(o.app))) as Record<string, unknown>).default, 'the app module default export') : this.#handler
-      if (this.#inline === null) throw new MummyError('ERR_MUMMY_INVALID_HANDLER', 'no handler given')
+      this.#inline =
+        o.app !== undefined
+          ? toHandler(
+              ((await import(toURLString(o.app))) as Record<string, unknown>).default,
+              'the app module default export',
+            )
+          : this.#handler
+      if (this.#inline === null)
+        throw new MummyError('ERR_MUMMY_INVALID_HANDLER', 'no handler given')
     } else {
       const config: WorkerConfig = {
         mode: o.app !== undefined ? 'app' : 'script',
@@ -151,20 +168,28 @@ export class Server {
         jobTimeout: o.handlerTimeout ?? 30_000,
         ...(o.resourceLimits === undefined ? {} : { resourceLimits: o.resourceLimits }),
         onMessage: (message, jobId) => this.#onWorkerMessage(message as WorkerMessage, jobId),
-        onJobDone: (jobId) => this.#fail(jobId, 500, 'the handler finished but its response was lost'),
-        onJobError: (jobId, error) => this.#fail(jobId, 500, `handler error: ${error.stack ?? error.message}`),
+        onJobDone: (jobId) =>
+          this.#fail(jobId, 500, 'the handler finished but its response was lost'),
+        onJobError: (jobId, error) =>
+          this.#fail(jobId, 500, `handler error: ${error.stack ?? error.message}`),
         onJobFailed: (jobId, reason, detail) => this.#onJobFailed(jobId, reason, detail),
         onWorkerExit: (index, code, error) =>
-          this.#log('warn', `worker ${index} exited (code ${code})${error ? `: ${error.message}` : ''}; restarting it`),
+          this.#log(
+            'warn',
+            `worker ${index} exited (code ${code})${error ? `: ${error.message}` : ''}; restarting it`,
+          ),
       })
       this.#pool = pool
       await pool.start()
     }
     const transportOptions: Partial<TransportOptions> & Pick<TransportOptions, 'onRequest'> = {
       onRequest: this.#pool !== null ? this.#dispatch : this.#runInline,
-      onClientError: (error, address) => this.#log('debug', `bad request from ${address}: ${error.code ?? ''} ${error.message}`),
+      onClientError: (error, address) =>
+        this.#log('debug', `bad request from ${address}: ${error.code ?? ''} ${error.message}`),
     }
-    for (const key of Object.keys(DEFAULT_TRANSPORT_OPTIONS) as (keyof typeof DEFAULT_TRANSPORT_OPTIONS)[]) {
+    for (const key of Object.keys(
+      DEFAULT_TRANSPORT_OPTIONS,
+    ) as (keyof typeof DEFAULT_TRANSPORT_OPTIONS)[]) {
       const value = (o as Record<string, unknown>)[key]
       if (typeof value === 'number') (transportOptions as Record<string, unknown>)[key] = value
     }
@@ -179,16 +204,32 @@ export class Server {
 
   /** IO thread hot path: hand a complete request to the pool. */
   readonly #dispatch = (req: TransportRequest, res: ResponseWriter): void => {
-    const payload: JobPayload = [req.method, req.target, req.versionMinor, req.headers, req.body, req.remoteAddress]
+    const payload: JobPayload = [
+      req.method,
+      req.target,
+      req.versionMinor,
+      req.headers,
+      req.body,
+      req.remoteAddress,
+    ]
     const id = this.#pool!.submit(payload, undefined, transferList(req.body))
     this.#pending.set(id, res)
   }
 
   readonly #runInline = (req: TransportRequest, res: ResponseWriter): void => {
     const settings: ResponseSettings = { compression: this.#compression }
-    const request = new Request(req.method, req.target, req.versionMinor, req.headers, req.body, req.remoteAddress, (status, headers, body) => {
-      if (!res.closed) res.end(status, headers, body)
-    }, settings)
+    const request = new Request(
+      req.method,
+      req.target,
+      req.versionMinor,
+      req.headers,
+      req.body,
+      req.remoteAddress,
+      (status, headers, body) => {
+        if (!res.closed) res.end(status, headers, body)
+      },
+      settings,
+    )
     void runHandler(this.#inline!, request, this.#log)
   }
 
@@ -209,12 +250,24 @@ export class Server {
     if (res === undefined) return
     this.#pending.delete(jobId)
     this.#log(status >= 500 ? 'error' : 'warn', why)
-    if (!res.closed && !res.ended) res.end(status, TEXT, enc.encode(`${statusText(status)}\n`), close)
+    if (!res.closed && !res.ended)
+      res.end(status, TEXT, enc.encode(`${statusText(status)}\n`), close)
   }
 
-  #onJobFailed(jobId: number, reason: 'worker-died' | 'timeout', detail: SerializedError | undefined): void {
-    if (reason === 'timeout') this.#fail(jobId, 504, `handler timed out after ${this.#options.handlerTimeout ?? 30_000} ms`)
-    else this.#fail(jobId, 503, `worker died while handling a request${detail ? `: ${detail.message}` : ''}`, true)
+  #onJobFailed(
+    jobId: number,
+    reason: 'worker-died' | 'timeout',
+    detail: SerializedError | undefined,
+  ): void {
+    if (reason === 'timeout')
+      this.#fail(jobId, 504, `handler timed out after ${this.#options.handlerTimeout ?? 30_000} ms`)
+    else
+      this.#fail(
+        jobId,
+        503,
+        `worker died while handling a request${detail ? `: ${detail.message}` : ''}`,
+        true,
+      )
   }
 
   /**
@@ -232,7 +285,11 @@ export class Server {
 }
 
 function statusText(status: number): string {
-  return status === 503 ? 'Service Unavailable' : status === 504 ? 'Gateway Timeout' : 'Internal Server Error'
+  return status === 503
+    ? 'Service Unavailable'
+    : status === 504
+      ? 'Gateway Timeout'
+      : 'Internal Server Error'
 }
 
 /**
@@ -256,8 +313,15 @@ function statusText(status: number): string {
  */
 export function createServer(handler: HandlerLike, options?: ServerOptions): Server
 export function createServer(options: ServerOptions & { app: string | URL }): Server
-export function createServer(first: HandlerLike | (ServerOptions & { app: string | URL }), second?: ServerOptions): Server {
-  const isOptions = typeof first === 'object' && first !== null && 'app' in first && typeof (first as { handle?: unknown }).handle !== 'function'
+export function createServer(
+  first: HandlerLike | (ServerOptions & { app: string | URL }),
+  second?: ServerOptions,
+): Server {
+  const isOptions =
+    typeof first === 'object' &&
+    first !== null &&
+    'app' in first &&
+    typeof (first as { handle?: unknown }).handle !== 'function'
   const options: ServerOptions = isOptions ? (first as ServerOptions) : (second ?? {})
   const handler = isOptions ? null : toHandler(first, 'the handler passed to createServer')
   if (isPoolWorker()) {
@@ -266,4 +330,3 @@ export function createServer(first: HandlerLike | (ServerOptions & { app: string
   }
   return new Server(handler, options, false)
 }
-

@@ -26,7 +26,10 @@ async function load(): Promise<Handler> {
   }
   const handler = registeredWorkerHandler()
   if (handler === null) {
-    throw new MummyError('ERR_MUMMY_INVALID_HANDLER', `${config.module} did not call createServer() when loaded in a worker`)
+    throw new MummyError(
+      'ERR_MUMMY_INVALID_HANDLER',
+      `${config.module} did not call createServer() when loaded in a worker`,
+    )
   }
   return handler
 }
@@ -35,7 +38,17 @@ const handler = await load()
 
 runWorker((payload: unknown, ctx: JobContext) => {
   const [method, target, versionMinor, headers, body, remoteAddress] = payload as JobPayload
-  const bytes = body.byteLength === 0 ? EMPTY : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-  const request = new Request(method, target, versionMinor, headers, bytes, remoteAddress, (status, h, b) => ctx.post(['r', status, h, b], transferList(b)), settings)
+  const bytes =
+    body.byteLength === 0 ? EMPTY : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  const request = new Request(
+    method,
+    target,
+    versionMinor,
+    headers,
+    bytes,
+    remoteAddress,
+    (status, h, b) => ctx.post(['r', status, h, b], transferList(b)),
+    settings,
+  )
   return runHandler(handler, request, log)
 })

@@ -34,7 +34,11 @@ export interface RawOptions {
  * Connects to `port`, writes `bytes` (or `options.pieces` one by one), and collects the
  * server's bytes until it closes, `options.responses` responses arrived, or `timeout` ms pass.
  */
-export function rawExchange(port: number, bytes: string | Buffer, options: RawOptions = {}): Promise<RawResult> {
+export function rawExchange(
+  port: number,
+  bytes: string | Buffer,
+  options: RawOptions = {},
+): Promise<RawResult> {
   const timeout = options.timeout ?? 2000
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
@@ -95,7 +99,10 @@ export interface WireResponse {
  * `head[i]` marks the i-th response as answering HEAD (no body). Returns the responses and the
  * number of bytes they used.
  */
-export function readResponses(data: Buffer, head: boolean[] = []): { responses: WireResponse[]; used: number } {
+export function readResponses(
+  data: Buffer,
+  head: boolean[] = [],
+): { responses: WireResponse[]; used: number } {
   const responses: WireResponse[] = []
   let offset = 0
   for (;;) {
@@ -180,7 +187,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `predicate` every 10 ms until it is true or `timeout` ms pass (then rejects). */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeout = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeout = 5000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + timeout
   while (!(await predicate())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
