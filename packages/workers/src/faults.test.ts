@@ -1,0 +1,212 @@
+import { rmSync, writeFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { MummyError } from '@mummy/errors'
+import {
+  getWorkerData,
+  getWorkerIndex,
+  isPoolWorker,
+  postToMain,
+  runWorker,
+  type WorkerPool,
+} from './index.js'
+import { createPool, waitFor, type TestPoolOptions } from './fixtures/harness.js'
+
+const pools: WorkerPool[] = []
+function make(options: TestPoolOptions): ReturnType<typeof createPool> {
+  const made = createPool(options)
+  pools.push(made.pool)
+  return made
+}
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((pool) => pool.close({ timeout: 1000 })))
+})
+
+describe('faults inside a job', () => {
+  it('reports a throwing job with onJobError; the same worker runs the next job', async () => {
+    const { pool, rec } = make({ size: 1 })
+    await pool.start()
+    const thrower = pool.submit({ op: 'throw', message: 'bad input' })
+    const rejecter = pool.submit({ op: 'reject', message: 'async bad' })
+    const next = pool.submit({ op: 'echo', value: 'still here' })
+    await waitFor(() => rec.done.includes(next), 'next job')
+    expect(rec.errors.get(thrower)).toMatchObject({ name: 'TypeError', message: 'bad input' })
+    expect(rec.errors.get(thrower)?.stack).toContain('bad input')
+    expect(rec.messages.get(thrower)).toEqual([{ before: 'throw' }])
+    expect(rec.errors.get(rejecter)).toMatchObject({ message: 'async bad', code: 'E_FIXTURE' })
+    expect(rec.exits).toEqual([])
+    expect(pool.stats()).toMatchObject({ completed: 3, errored: 2, failed: 0, respawns: 0 })
+  })
+})
+
+describe('worker deaths', () => {
+  it('fails the job that called process.exit(), completes the others, respawns', async () => {
+    const { pool, rec } = make({ size: 2 })
+    await pool.start()
+    const others: number[] = []
+    for (let i = 0; i < 20; i++) others.push(pool.submit({ op: 'echo', value: i }))
+    const exiting = pool.submit({ op: 'exit', code: 3 })
+    for (let i = 0; i < 20; i++) others.push(pool.submit({ op: 'echo', value: i }))
+    await waitFor(() => rec.failed.has(exiting), 'exit failure')
+    expect(rec.failed.get(exiting)).toMatchObject({
+      reason: 'worker-died',
+      detail: { message: expect.stringContaining('code 3') },
+    })
+    await waitFor(() => others.every((id) => rec.done.includes(id)), 'other jobs')
+    await waitFor(() => pool.alive === pool.size, 'full size again', 2000)
+    expect(pool.stats().respawns).toBe(1)
+    expect(rec.exits).toEqual([expect.objectContaining({ code: 3 })])
+    expect(pool.stats()).toMatchObject({ failed: 1, completed: 40 })
+  })
+
+  it('keeps jobs queued while every worker is dead, then runs them', async () => {
+    const { pool, rec } = make({ size: 1, respawnDelay: { min: 200, max: 1000 } })
+    await pool.start()
+    const exiting = pool.submit({ op: 'exit', code: 0 })
+    await waitFor(() => pool.alive === 0, 'worker gone')
+    const waiting = [pool.submit({ op: 'echo', value: 1 }), pool.submit({ op: 'echo', value: 2 })]
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(pool.queued).toBe(2)
+    await waitFor(() => waiting.every((id) => rec.done.includes(id)), 'jobs after respawn')
+    expect(rec.failed.get(exiting)?.reason).toBe('worker-died')
+  })
+
+  it('treats a resourceLimits out-of-memory as a worker death', async () => {
+    const { pool, rec } = make({
+      size: 1,
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+    })
+    await pool.start()
+    const oom = pool.submit({ op: 'oom' })
+    await waitFor(() => rec.failed.has(oom), 'oom failure', 20_000)
+    expect(rec.failed.get(oom)).toMatchObject({
+      reason: 'worker-died',
+      detail: { code: 'ERR_WORKER_OUT_OF_MEMORY' },
+    })
+    expect(rec.exits[0]?.error?.code).toBe('ERR_WORKER_OUT_OF_MEMORY')
+    const after = pool.submit({ op: 'echo', value: 'alive' })
+    await waitFor(() => rec.done.includes(after), 'job after respawn')
+    expect(pool.stats().respawns).toBe(1)
+  })
+
+  it('respawns a worker killed by an uncaught error outside any job', async () => {
+    const { pool, rec } = make({ size: 1 })
+    await pool.start()
+    const id = pool.submit({ op: 'uncaught', message: 'escaped the job' })
+    await waitFor(() => rec.exits.length === 1, 'worker exit')
+    expect(rec.done).toContain(id)
+    expect(rec.exits[0]?.error?.message).toBe('escaped the job')
+    await waitFor(() => pool.alive === 1, 'respawn', 2000)
+  })
+
+  it('keeps retrying a worker that fails to load after a respawn, with back-off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mummy-workers-'))
+    const marker = join(dir, 'refuse')
+    try {
+      const { pool, rec } = make({
+        size: 1,
+        workerURL: new URL('./fixtures/flaky-load.js', import.meta.url),
+        workerData: { marker },
+        respawnDelay: { min: 20, max: 80 },
+      })
+      await pool.start()
+      writeFileSync(marker, '')
+      pool.submit({ exit: true })
+      await waitFor(() => pool.stats().respawns >= 4, 'several respawn attempts')
+      expect(pool.alive).toBe(0)
+      expect(rec.exits.at(-1)?.error?.message).toContain('marker present')
+      const waiting = pool.submit({ hello: 1 })
+      rmSync(marker)
+      await waitFor(() => rec.done.includes(waiting), 'job once loading works again')
+      expect(pool.alive).toBe(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('jobTimeout', () => {
+  it('fails a job that runs too long with "timeout", then terminates a worker stuck 2 × longer', async () => {
+    const { pool, rec } = make({ size: 2, jobTimeout: 150 })
+    await pool.start()
+    const stuck = pool.submit({ op: 'block', ms: 10_000 })
+    const fine = pool.submit({ op: 'sleep', ms: 20 })
+    await waitFor(() => rec.failed.has(stuck), 'timeout')
+    expect(rec.failed.get(stuck)?.reason).toBe('timeout')
+    expect(rec.done).toContain(fine)
+    expect(pool.running).toBe(1)
+    await waitFor(() => rec.exits.length === 1, 'stuck worker terminated', 5000)
+    expect(rec.failed.size).toBe(1)
+    await waitFor(() => pool.alive === 2, 'respawn')
+    expect(pool.running).toBe(0)
+    expect(pool.stats()).toMatchObject({ timeouts: 1, failed: 1, respawns: 1 })
+  })
+
+  it('lets a timed-out job finish late without a second report, and the next job of its key start', async () => {
+    const { pool, rec } = make({ size: 2, jobTimeout: 100 })
+    await pool.start()
+    const slow = pool.submit({ op: 'block', ms: 250 }, 'k')
+    const next = pool.submit({ op: 'echo', value: 'next' }, 'k')
+    await waitFor(() => rec.done.includes(next), 'next job of the key')
+    expect(rec.failed.get(slow)?.reason).toBe('timeout')
+    await waitFor(() => pool.running === 0, 'slow job to really end')
+    expect(rec.done).not.toContain(slow)
+    expect(rec.messages.get(slow)).toContainEqual({ finished: slow })
+    expect(rec.exits).toEqual([])
+  })
+})
+
+describe('start() failures', () => {
+  it('rejects with ERR_MUMMY_WORKER_START when the module throws while loading', async () => {
+    const { pool } = make({
+      size: 2,
+      workerURL: new URL('./fixtures/throws-at-load.js', import.meta.url),
+    })
+    const err = (await pool.start().catch((e: unknown) => e)) as MummyError
+    expect(err).toBeInstanceOf(MummyError)
+    expect(err.code).toBe('ERR_MUMMY_WORKER_START')
+    expect(err.message).toContain('kaboom while loading')
+    expect(pool.alive).toBe(0)
+    expect(() => pool.submit(1)).toThrow(
+      expect.objectContaining({ code: 'ERR_MUMMY_POOL_CLOSED' }) as never,
+    )
+  })
+
+  it('rejects when the module has a syntax error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mummy-workers-'))
+    const file = join(dir, 'broken.mjs')
+    writeFileSync(file, 'export const = ;\n')
+    try {
+      const { pool } = make({ size: 1, workerURL: file })
+      await expect(pool.start()).rejects.toMatchObject({
+        code: 'ERR_MUMMY_WORKER_START',
+        message: expect.stringContaining('SyntaxError'),
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('rejects when the module does not call runWorker()', async () => {
+    const { pool } = make({ size: 1, workerURL: new URL('./fixtures/no-run.js', import.meta.url) })
+    await expect(pool.start()).rejects.toMatchObject({
+      code: 'ERR_MUMMY_WORKER_START',
+      message: expect.stringContaining('did not call runWorker()'),
+    })
+  })
+})
+
+describe('worker-side API on the main thread', () => {
+  it('throws ERR_MUMMY_NOT_IN_WORKER and reports not being a worker', () => {
+    expect(() => runWorker(() => {})).toThrow(
+      expect.objectContaining({ code: 'ERR_MUMMY_NOT_IN_WORKER' }) as never,
+    )
+    expect(() => postToMain('x')).toThrow(
+      expect.objectContaining({ code: 'ERR_MUMMY_NOT_IN_WORKER' }) as never,
+    )
+    expect(isPoolWorker()).toBe(false)
+    expect(getWorkerData()).toBeUndefined()
+    expect(getWorkerIndex()).toBe(-1)
+  })
+})
