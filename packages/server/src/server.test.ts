@@ -122,6 +122,13 @@ describe('server on 4 workers', () => {
     )
   })
 
+  it('an answer sent before the handler returns is not held back by work after it', async () => {
+    const t0 = Date.now()
+    const res = await fetchText(port, '/respond-then-work')
+    expect(res.body).toBe('answered first')
+    expect(Date.now() - t0).toBeLessThan(1000)
+  })
+
   it('a throwing handler gets 500 and the worker keeps serving', async () => {
     expect((await fetchText(port, '/throw')).status).toBe(500)
     expect((await fetchText(port, '/reject')).status).toBe(500)

@@ -13,7 +13,7 @@ import { WorkerPool, isPoolWorker, type SerializedError } from '@mummy/workers'
 import { DEFAULT_COMPRESSION, type CompressionOptions } from './compression.js'
 import { runHandler, toHandler, type Handler, type HandlerLike } from './handler.js'
 import { consoleLogHandler, type LogHandler } from './log.js'
-import { transferList, type JobPayload, type WorkerConfig, type WorkerMessage } from './protocol.js'
+import { type JobPayload, type WorkerConfig, type WorkerMessage } from './protocol.js'
 import { registerWorkerHandler } from './registry.js'
 import { Request, type ResponseSettings } from './request.js'
 
@@ -212,7 +212,9 @@ export class Server {
       req.body,
       req.remoteAddress,
     ]
-    const id = this.#pool!.submit(payload, undefined, transferList(req.body))
+    // Bodies are copied, not transferred: a transferred job cannot be re-sent to an idle
+    // worker, and work conservation matters more than one memcpy.
+    const id = this.#pool!.submit(payload)
     this.#pending.set(id, res)
   }
 

@@ -47,7 +47,11 @@ runWorker((payload: unknown, ctx: JobContext) => {
     headers,
     bytes,
     remoteAddress,
-    (status, h, b) => ctx.post(['r', status, h, b], transferList(b)),
+    (status, h, b) => {
+      ctx.post(['r', status, h, b], transferList(b))
+      // Send now: work the handler does after answering must not hold the answer back.
+      ctx.flush()
+    },
     settings,
   )
   return runHandler(handler, request, log)
