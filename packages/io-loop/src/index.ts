@@ -14,3 +14,13 @@ export {
 export { TimerWheel, type WheelEntry } from './timer-wheel.js'
 export { httpDate } from './http-date.js'
 export { STATUS_TEXT, statusLine, isBodylessStatus } from './status.js'
+export {
+  WebSocketConnection,
+  TopicTable,
+  DEFAULT_WEBSOCKET_SETTINGS,
+  type WebSocketSettings,
+  type WebSocketEvents,
+  type SendStatus,
+  type BackpressurePolicy,
+  type InboundKind,
+} from './websocket.js'

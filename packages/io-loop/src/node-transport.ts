@@ -12,6 +12,7 @@ import { RequestParser, type ParserCallbacks, type RequestHead } from '@mummy/pa
 import { httpDate } from './http-date.js'
 import { STATUS_TEXT, isBodylessStatus, statusLine } from './status.js'
 import { TimerWheel, type WheelEntry } from './timer-wheel.js'
+import { WebSocketConnection, type WebSocketEvents, type WebSocketSettings } from './websocket.js'
 import {
   DEFAULT_TRANSPORT_OPTIONS,
   type ResponseWriter,
@@ -45,6 +46,10 @@ class Slot implements ResponseWriter {
   dispatched = false
   /** The connection closes after this response (request asked for it, or an error). */
   close: boolean
+  /** Set when the answer is a WebSocket upgrade: written as-is, then the connection switches. */
+  ws: WebSocketConnection | null = null
+  /** The request asked to switch protocols. */
+  wantsUpgrade = false
 
   constructor(
     readonly conn: Connection,
@@ -53,6 +58,18 @@ class Slot implements ResponseWriter {
     keepAlive: boolean,
   ) {
     this.close = !keepAlive
+  }
+
+  upgrade(head: string, id: number, settings: WebSocketSettings, events: WebSocketEvents): WebSocketConnection | null {
+    if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
+    if (!this.wantsUpgrade || this.conn.destroyed) return null
+    this.ended = true
+    this.status = 101
+    this.body = head
+    const conn = this.conn
+    this.ws = new WebSocketConnection(id, conn.socket, settings, events, () => conn.touch())
+    this.conn.flush()
+    return this.ws
   }
 
   get closed(): boolean {
@@ -96,6 +113,10 @@ class Connection implements ParserCallbacks, WheelEntry {
   current: { head: RequestHead; slot: Slot; chunks: Buffer[]; length: number } | null = null
   /** Bytes the parser was paused in front of. */
   leftover: Buffer | null = null
+  /** Bytes that followed an upgrade request. */
+  upgradeRest: Buffer | null = null
+  /** Set once the connection switched to WebSocket. */
+  ws: WebSocketConnection | null = null
   readPaused = false
   /** No more requests are read from this connection (error, close requested, shutting down). */
   readStopped = false
@@ -150,6 +171,7 @@ class Connection implements ParserCallbacks, WheelEntry {
     const body = cur.length === 0 ? EMPTY : ownedCopy(cur.chunks, cur.length)
     this.inFlight++
     slot.dispatched = true
+    slot.wantsUpgrade = head.upgrade && head.method === 'GET'
     const request: TransportRequest = {
       method: head.method,
       target: head.target,
@@ -179,7 +201,15 @@ class Connection implements ParserCallbacks, WheelEntry {
   // ---- reading ----
 
   feed(chunk: Buffer): void {
-    if (this.readStopped) return
+    if (this.ws !== null) {
+      this.ws.feed(chunk)
+      return
+    }
+    if (this.readStopped) {
+      // Only an upgrade can still want these bytes (they arrived before reading paused).
+      if (this.parser.upgraded) this.upgradeRest = this.upgradeRest === null ? chunk : Buffer.concat([this.upgradeRest, chunk])
+      return
+    }
     if (this.leftover !== null) {
       this.leftover = Buffer.concat([this.leftover, chunk])
       return
@@ -198,11 +228,15 @@ class Connection implements ParserCallbacks, WheelEntry {
       this.phase = Phase.Head
       this.requestStart = this.lastRead
     }
-    if (n < chunk.length && !this.readStopped && !this.parser.upgraded) {
+    if (this.parser.upgraded) {
+      // Bytes after an upgrade request belong to the next protocol (if the handler accepts it).
+      this.readStopped = true
+      this.pauseReading()
+      if (n < chunk.length) this.upgradeRest = chunk.subarray(n)
+    } else if (n < chunk.length && !this.readStopped) {
       this.leftover = chunk.subarray(n)
       this.pauseReading()
-    } else if (this.readStopped || this.parser.upgraded) {
-      this.readStopped = true
+    } else if (this.readStopped) {
       this.pauseReading()
     }
   }
@@ -266,6 +300,12 @@ class Connection implements ParserCallbacks, WheelEntry {
         socket.cork()
         corked = true
       }
+      if (slot.ws !== null) {
+        socket.write(slot.body as string, 'latin1')
+        socket.uncork()
+        this.#switchToWebSocket(slot.ws)
+        return
+      }
       closing = slot.close
       this.#write(slot, closing)
       if (closing) break
@@ -299,6 +339,21 @@ class Connection implements ParserCallbacks, WheelEntry {
     wheel.add(this)
   }
 
+  #switchToWebSocket(ws: WebSocketConnection): void {
+    this.ws = ws
+    this.queue.length = 0
+    this.current = null
+    this.inFlight = 0
+    this.graceUntil = 0
+    this.writeWaitSince = 0
+    const rest = this.upgradeRest
+    this.upgradeRest = null
+    this.readPaused = false
+    this.socket.resume()
+    ws.start(rest)
+    this.touch()
+  }
+
   #write(slot: Slot, close: boolean): void {
     const { status, headers, body } = slot
     let head = statusLine(status)
@@ -323,6 +378,7 @@ class Connection implements ParserCallbacks, WheelEntry {
   }
 
   onDrain(): void {
+    if (this.ws !== null) this.ws.drained()
     this.writeWaitSince = 0
     this.lastWrite = Date.now()
     this.maybeResume()
@@ -332,6 +388,7 @@ class Connection implements ParserCallbacks, WheelEntry {
 
   /** The moment this connection times out in its current state (0 = no client timeout now). */
   dueAt(): number {
+    if (this.ws !== null) return this.ws.dueAt()
     const o = this.transport.options
     if (this.graceUntil !== 0) return this.graceUntil
     if (this.writeWaitSince !== 0) return this.writeWaitSince + o.sendTimeout
@@ -350,6 +407,13 @@ class Connection implements ParserCallbacks, WheelEntry {
   onTimeout(now: number): void {
     if (this.destroyed) return
     const due = this.dueAt()
+    if (this.ws !== null) {
+      if (due !== 0 && due <= now) this.ws.onTimeout(now)
+      const next = this.dueAt()
+      this.deadline = next
+      if (next !== 0) this.transport.wheel.add(this)
+      return
+    }
     if (due === 0 || due > now) {
       this.deadline = due
       this.transport.wheel.add(this)
@@ -403,6 +467,8 @@ class Connection implements ParserCallbacks, WheelEntry {
 
   cleanup(): void {
     this.destroyed = true
+    if (this.ws !== null) this.ws.socketClosed()
+    else for (const slot of this.queue) slot.ws?.socketClosed()
     this.transport.wheel.remove(this)
     this.queue.length = 0
     this.current = null
@@ -422,6 +488,11 @@ function onData(this: net.Socket, chunk: Buffer): void {
 }
 function onEnd(this: net.Socket): void {
   const conn = (this as SocketWithConn)[kConnection]
+  if (conn.ws !== null) {
+    // The peer half-closed without a close frame: close our side too.
+    this.end()
+    return
+  }
   conn.parser.finish()
   // A half-received request is dropped; what was fully asked is still answered, then we close.
   conn.dropSlot(conn.stopReading())
@@ -519,6 +590,10 @@ export class NodeTransport implements Transport {
       else done()
       this.#onAllClosed = done
       for (const conn of [...this.#conns]) {
+        if (conn.ws !== null) {
+          conn.ws.close(1001, 'server shutting down')
+          continue
+        }
         // Finish what was asked (the last response carries Connection: close), drop the rest.
         conn.dropSlot(conn.stopReading())
       }

@@ -5,6 +5,8 @@
  * itself — it hands each complete request to {@link TransportOptions.onRequest}.
  */
 
+import type { WebSocketConnection, WebSocketEvents, WebSocketSettings } from './websocket.js'
+
 /** A fully received request, as a transport hands it over. */
 export interface TransportRequest {
   /** Method token as received, e.g. `GET`. */
@@ -39,6 +41,15 @@ export interface ResponseWriter {
    * closed after this response (`Connection: close`).
    */
   end(status: number, headers: readonly string[], body?: Uint8Array | string, close?: boolean): void
+  /**
+   * Accepts a WebSocket upgrade for this request: `head` is the complete `101 Switching
+   * Protocols` response head (ending with an empty line). It is written when every earlier
+   * pipelined response has been; the connection then speaks WebSocket and its events go to
+   * `events`. Returns the connection (sends given before the 101 is written are kept and
+   * written right after it), or `null` if the request did not ask to upgrade or the
+   * connection is gone.
+   */
+  upgrade(head: string, id: number, settings: WebSocketSettings, events: WebSocketEvents): WebSocketConnection | null
   /** `true` once the connection has gone (the response can no longer be delivered). */
   readonly closed: boolean
   /** `true` once `end` was called. */

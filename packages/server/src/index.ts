@@ -21,7 +21,17 @@ export {
   type Body,
   type HeadersInit,
   type ResponseSink,
+  type UpgradeOptions,
 } from './request.js'
+export {
+  WebSocket,
+  publish,
+  type Message,
+  type SendStatus,
+  type WebSocketEvent,
+  type WebSocketHandler,
+} from './websocket.js'
+export type { DeflateOptions } from '@mummy/websocket'
 export { Headers, asciiLower } from './headers.js'
 export type { Handler, HandlerLike, RequestHandlerObject } from './handler.js'
 export {

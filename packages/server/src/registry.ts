@@ -1,4 +1,5 @@
 import type { Handler } from './handler.js'
+import type { WebSocketHandler } from './websocket.js'
 
 /**
  * In single-file mode the user's script is loaded again in every worker; its
@@ -7,16 +8,22 @@ import type { Handler } from './handler.js'
  */
 const KEY = Symbol.for('mummy.server.registered-handler')
 
-type Slot = { handler: Handler | null }
+type Slot = { handler: Handler | null; websocketHandler: WebSocketHandler | null }
 
 function slot(): Slot {
   const g = globalThis as unknown as Record<symbol, Slot | undefined>
-  return (g[KEY] ??= { handler: null })
+  return (g[KEY] ??= { handler: null, websocketHandler: null })
 }
 
 /** Records the handler a worker-side `createServer` call was given. */
-export function registerWorkerHandler(handler: Handler): void {
+export function registerWorkerHandler(handler: Handler, websocketHandler: WebSocketHandler | null = null): void {
   slot().handler = handler
+  slot().websocketHandler = websocketHandler
+}
+
+/** The WebSocket handler registered in this worker, if any. */
+export function registeredWebSocketHandler(): WebSocketHandler | null {
+  return slot().websocketHandler
 }
 
 /** The handler registered in this worker, if any. */

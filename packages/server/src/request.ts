@@ -6,6 +6,16 @@ import {
   type CompressionOptions,
 } from './compression.js'
 import { Headers, asciiLower } from './headers.js'
+import {
+  acceptKey,
+  buildUpgradeResponse,
+  checkUpgradeRequest,
+  chooseSubprotocol,
+  negotiateDeflate,
+  type DeflateOptions,
+  type DeflateParams,
+} from '@mummy/websocket'
+import { WebSocket } from './websocket.js'
 
 /** Headers a handler may pass to {@link Request.respond}. */
 export type HeadersInit =
@@ -23,6 +33,8 @@ export type Body = string | Uint8Array
 export type ResponseSink = (status: number, headers: string[], body: Uint8Array) => void
 
 const EMPTY = new Uint8Array(0)
+/** Encodes into a buffer of exactly the text's size (never a pooled slab), so it can be transferred. */
+const ENCODER = new TextEncoder()
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 /** Framing headers the server owns: a handler's values for them are ignored. */
@@ -71,6 +83,12 @@ export function flattenHeaders(init: HeadersInit | undefined): string[] {
   return out
 }
 
+function pairs(flat: readonly string[]): [string, string][] {
+  const out: [string, string][] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!])
+  return out
+}
+
 function findHeader(flat: readonly string[], lowerName: string): string | undefined {
   for (let i = 0; i < flat.length; i += 2)
     if (asciiLower(flat[i]!) === lowerName) return flat[i + 1]
@@ -109,6 +127,36 @@ function targetPath(uri: string): string {
 export interface ResponseSettings {
   /** Compression options (threshold, level, codings). */
   compression: CompressionOptions
+  /** permessage-deflate offered on WebSocket upgrades by default (`false` = off). */
+  websocketCompression: false | DeflateOptions
+}
+
+/** Where an accepted WebSocket upgrade goes: the 101 head and the agreed deflate parameters. */
+export type UpgradeSink = (wsId: number, head: string, deflate: DeflateParams | null) => void
+
+/** Options of {@link Request.upgradeToWebSocket}. */
+export interface UpgradeOptions {
+  /** Subprotocols this endpoint speaks, in preference order; the first one the client offered is chosen. */
+  protocols?: readonly string[]
+  /** Extra headers on the `101 Switching Protocols` response (e.g. `Set-Cookie`). */
+  headers?: HeadersInit
+  /** permessage-deflate for this connection: overrides the server's `websocketCompression`. */
+  compression?: boolean | DeflateOptions
+}
+
+/** Everything a {@link Request} is built from. @internal */
+export interface RequestInit {
+  method: string
+  uri: string
+  versionMinor: 0 | 1
+  headers: readonly string[]
+  body: Buffer
+  remoteAddress: string
+  sink: ResponseSink
+  settings: ResponseSettings
+  /** Non-zero when the request may become a WebSocket. */
+  wsId: number
+  upgrade: UpgradeSink | null
 }
 
 /**
@@ -143,25 +191,23 @@ export class Request {
   readonly #sink: ResponseSink
   readonly #settings: ResponseSettings
 
+  readonly #versionMinor: 0 | 1
+  readonly #wsId: number
+  readonly #upgrade: UpgradeSink | null
+
   /** @internal Built by the server; handlers receive it. */
-  constructor(
-    method: string,
-    uri: string,
-    versionMinor: 0 | 1,
-    headers: readonly string[],
-    body: Buffer,
-    remoteAddress: string,
-    sink: ResponseSink,
-    settings: ResponseSettings,
-  ) {
-    this.method = method
-    this.uri = uri
-    this.httpVersion = versionMinor === 0 ? '1.0' : '1.1'
-    this.headers = new Headers(headers)
-    this.body = body
-    this.remoteAddress = remoteAddress
-    this.#sink = sink
-    this.#settings = settings
+  constructor(init: RequestInit) {
+    this.method = init.method
+    this.uri = init.uri
+    this.#versionMinor = init.versionMinor
+    this.httpVersion = init.versionMinor === 0 ? '1.0' : '1.1'
+    this.headers = new Headers(init.headers)
+    this.body = init.body
+    this.remoteAddress = init.remoteAddress
+    this.#sink = init.sink
+    this.#settings = init.settings
+    this.#wsId = init.wsId
+    this.#upgrade = init.upgrade
   }
 
   /** The percent-decoded path, without the query string, e.g. `/search`. */
@@ -194,6 +240,49 @@ export class Request {
   /** The body parsed as JSON (throws `SyntaxError` on bad JSON). */
   json<T = unknown>(): T {
     return JSON.parse(this.text()) as T
+  }
+
+  /**
+   * Accepts this request as a WebSocket: checks the handshake (RFC 6455 §4.2), picks a
+   * subprotocol from `options.protocols`, negotiates permessage-deflate when enabled, and
+   * answers `101 Switching Protocols`. Returns the connection's handle at once: messages sent
+   * before the connection is open are queued, not lost. Events then go to the
+   * `websocketHandler` (`open` first).
+   *
+   * A request that is not a valid upgrade is answered here — 405 (not GET), 426 with
+   * `Sec-WebSocket-Version: 13` (wrong version), 400 (anything else, including `Upgrade: h2c`)
+   * — and `ERR_MUMMY_WS_BAD_UPGRADE` is thrown (with that `status`), so the handler stops.
+   *
+   * @example
+   * ```ts
+   * router.get('/ws', (request) => {
+   *   const ws = request.upgradeToWebSocket({ protocols: ['chat.v1'] })
+   *   ws.send('Hello world from WebSocket!')
+   * })
+   * ```
+   */
+  upgradeToWebSocket(options: UpgradeOptions = {}): WebSocket {
+    if (this.#responded) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
+    const check = checkUpgradeRequest(this.method, this.#versionMinor, this.headers)
+    if (!check.ok || this.#wsId === 0 || this.#upgrade === null) {
+      const status = check.ok ? 400 : check.status
+      const reason = check.ok ? 'the request did not ask to upgrade the connection' : check.reason
+      this.respond(status, check.ok ? { 'Content-Type': 'text/plain; charset=utf-8' } : pairs(['Content-Type', 'text/plain; charset=utf-8', ...check.headers]), `${reason}\n`)
+      throw new MummyError('ERR_MUMMY_WS_BAD_UPGRADE', reason, { status })
+    }
+    const protocol = options.protocols === undefined ? null : chooseSubprotocol(this.headers.get('sec-websocket-protocol') ?? '', options.protocols)
+    const wanted = options.compression === undefined ? this.#settings.websocketCompression : options.compression === true ? {} : options.compression
+    const deflate = wanted === false ? null : negotiateDeflate(this.headers.get('sec-websocket-extensions'), wanted)
+    let head = buildUpgradeResponse(acceptKey(check.key), protocol, deflate?.response ?? null)
+    const extra = flattenHeaders(options.headers)
+    if (extra.length > 0) {
+      let lines = ''
+      for (let i = 0; i < extra.length; i += 2) lines += `${extra[i]}: ${extra[i + 1]}\r\n`
+      head = head.slice(0, -2) + lines + '\r\n'
+    }
+    this.#responded = true
+    this.#upgrade(this.#wsId, head, deflate?.params ?? null)
+    return new WebSocket(this.#wsId)
   }
 
   /**
@@ -245,4 +334,5 @@ export class Request {
     this.#responded = true
     this.#sink(status, flat, bytes)
   }
+
 }

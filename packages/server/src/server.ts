@@ -4,18 +4,34 @@ import type { ResourceLimits } from 'node:worker_threads'
 import { MummyError } from '@mummy/errors'
 import {
   DEFAULT_TRANSPORT_OPTIONS,
+  DEFAULT_WEBSOCKET_SETTINGS,
   NodeTransport,
+  TopicTable,
   type ResponseWriter,
   type TransportOptions,
   type TransportRequest,
+  type WebSocketConnection,
+  type WebSocketEvents,
+  type WebSocketSettings,
 } from '@mummy/io-loop'
+import { PerMessageDeflate, type DeflateOptions, type DeflateParams } from '@mummy/websocket'
 import { WorkerPool, isPoolWorker, type SerializedError } from '@mummy/workers'
 import { DEFAULT_COMPRESSION, type CompressionOptions } from './compression.js'
 import { runHandler, toHandler, type Handler, type HandlerLike } from './handler.js'
-import { consoleLogHandler, type LogHandler } from './log.js'
-import { type JobPayload, type WorkerConfig, type WorkerMessage } from './protocol.js'
+import { consoleLogHandler, describeError, type LogHandler } from './log.js'
+import {
+  JOB_HTTP,
+  JOB_WS,
+  StatusTable,
+  type HttpJob,
+  type WorkerConfig,
+  type WorkerMessage,
+  type WsEvent,
+  type WsJob,
+} from './protocol.js'
 import { registerWorkerHandler } from './registry.js'
-import { Request, type ResponseSettings } from './request.js'
+import { WebSocket, setWebSocketChannel, toMessage, type WebSocketHandler } from './websocket.js'
+import { Request } from './request.js'
 
 /** Options of {@link createServer}. Every field is optional; defaults are listed in the README. */
 export interface ServerOptions {
@@ -53,7 +69,43 @@ export interface ServerOptions {
   transport?: 'node' | 'uws' | 'auto'
   /** Per-worker V8 limits; a worker exceeding them dies, its requests get 503, it is replaced. */
   resourceLimits?: ResourceLimits
+  /** Receives WebSocket events (single-file form; an app module exports `websocketHandler`). */
+  websocketHandler?: WebSocketHandler
+  /** Largest WebSocket message, after reassembly and inflation (close 1009 above). Default 64 KiB. */
+  maxMessageLen?: number
+  /** ms without a frame from a WebSocket peer before it is closed (pinged at half). `0` = never. Default 120 s. */
+  idleTimeout?: number
+  /** Unsent bytes per WebSocket above which sends are refused. Default 1 MiB. */
+  maxBackpressure?: number
+  /** Over `maxBackpressure`: `'close'` the connection with 1008 (default), or `'drop'` the message. */
+  backpressure?: 'close' | 'drop'
+  /** permessage-deflate for WebSockets: off by default; `true` or parameters to offer it. */
+  websocketCompression?: boolean | DeflateOptions
 }
+
+/** A WebSocket on the IO thread, from the moment its request was dispatched. */
+interface WsRecord {
+  /** The request's writer until the upgrade is accepted. */
+  res: ResponseWriter | null
+  conn: WebSocketConnection | null
+  /** Commands that arrived before the upgrade did (another worker was faster). */
+  early: WorkerMessage[] | null
+  /** Event jobs submitted and not finished: reading pauses above a bound. */
+  pending: number
+  paused: boolean
+  closed: boolean
+  /** Events waiting for the connection's job in the pool to finish. */
+  queue: WsEvent[]
+  /** A job of this connection is in the pool. */
+  inPool: boolean
+  /** Inline mode: the promise chain that keeps this connection's events in order. */
+  chain?: Promise<void>
+}
+
+/** Events one WebSocket may have queued before its socket stops being read. */
+const MAX_PENDING_EVENTS = 1024
+/** Most events handed to a worker in one job. */
+const MAX_EVENTS_PER_JOB = 256
 
 const TEXT: readonly string[] = Object.freeze(['Content-Type', 'text/plain; charset=utf-8'])
 const enc = new TextEncoder()
@@ -98,7 +150,16 @@ export class Server {
   #transport: NodeTransport | null = null
   #pool: WorkerPool | null = null
   #pending = new Map<number, ResponseWriter>()
+  /** Job id → WebSocket id, for upgrade-capable requests. */
+  #upgradeJobs = new Map<number, number>()
+  /** Job id → [WebSocket id, number of events], for WebSocket event jobs. */
+  #eventJobs = new Map<number, [number, number]>()
+  readonly #table = new StatusTable()
+  readonly #sockets = new Map<number, WsRecord>()
+  readonly #topics = new TopicTable()
+  #wsSettings: WebSocketSettings | null = null
   #inline: Handler | null = null
+  #inlineWs: WebSocketHandler | null = null
   #listening: Promise<void> | null = null
   #closing: Promise<void> | null = null
 
@@ -159,6 +220,12 @@ export class Server {
         mode: o.app !== undefined ? 'app' : 'script',
         module: toURLString(o.app ?? o.module ?? process.argv[1] ?? ''),
         compression: this.#compression,
+        websocket: {
+          maxBackpressure: o.maxBackpressure ?? DEFAULT_WEBSOCKET_SETTINGS.maxBackpressure,
+          backpressurePolicy: o.backpressure ?? DEFAULT_WEBSOCKET_SETTINGS.backpressurePolicy,
+          compression: resolveWsCompression(o.websocketCompression),
+          status: this.#table.buffer,
+        },
       }
       const pool = new WorkerPool({
         size: workers,
@@ -168,11 +235,18 @@ export class Server {
         jobTimeout: o.handlerTimeout ?? 30_000,
         ...(o.resourceLimits === undefined ? {} : { resourceLimits: o.resourceLimits }),
         onMessage: (message, jobId) => this.#onWorkerMessage(message as WorkerMessage, jobId),
-        onJobDone: (jobId) =>
-          this.#fail(jobId, 500, 'the handler finished but its response was lost'),
-        onJobError: (jobId, error) =>
-          this.#fail(jobId, 500, `handler error: ${error.stack ?? error.message}`),
-        onJobFailed: (jobId, reason, detail) => this.#onJobFailed(jobId, reason, detail),
+        onJobDone: (jobId) => {
+          this.#jobEnded(jobId)
+          this.#fail(jobId, 500, 'the handler finished but its response was lost')
+        },
+        onJobError: (jobId, error) => {
+          this.#jobEnded(jobId)
+          this.#fail(jobId, 500, `handler error: ${error.stack ?? error.message}`)
+        },
+        onJobFailed: (jobId, reason, detail) => {
+          this.#jobEnded(jobId)
+          this.#onJobFailed(jobId, reason, detail)
+        },
         onWorkerExit: (index, code, error) =>
           this.#log(
             'warn',
@@ -193,6 +267,14 @@ export class Server {
       const value = (o as Record<string, unknown>)[key]
       if (typeof value === 'number') (transportOptions as Record<string, unknown>)[key] = value
     }
+    this.#wsSettings = {
+      maxMessageLen: o.maxMessageLen ?? DEFAULT_WEBSOCKET_SETTINGS.maxMessageLen,
+      idleTimeout: o.idleTimeout ?? DEFAULT_WEBSOCKET_SETTINGS.idleTimeout,
+      maxBackpressure: o.maxBackpressure ?? DEFAULT_WEBSOCKET_SETTINGS.maxBackpressure,
+      backpressurePolicy: o.backpressure ?? DEFAULT_WEBSOCKET_SETTINGS.backpressurePolicy,
+      deflate: null,
+    }
+    setWebSocketChannel({ post: (message) => this.#onWorkerMessage(message as WorkerMessage, null), table: this.#table, maxBackpressure: this.#wsSettings.maxBackpressure })
     this.#transport = new NodeTransport(transportOptions)
     try {
       await this.#transport.listen(port, host)
@@ -204,47 +286,213 @@ export class Server {
 
   /** IO thread hot path: hand a complete request to the pool. */
   readonly #dispatch = (req: TransportRequest, res: ResponseWriter): void => {
-    const payload: JobPayload = [
-      req.method,
-      req.target,
-      req.versionMinor,
-      req.headers,
-      req.body,
-      req.remoteAddress,
-    ]
+    let wsId = 0
+    if (req.upgrade) {
+      wsId = this.#table.allocate()
+      this.#sockets.set(wsId, { res, conn: null, early: null, pending: 0, paused: false, closed: false, queue: [], inPool: false })
+    }
+    const payload: HttpJob = [JOB_HTTP, req.method, req.target, req.versionMinor, req.headers, req.body, req.remoteAddress, wsId]
     // Bodies are copied, not transferred: a transferred job cannot be re-sent to an idle
     // worker, and work conservation matters more than one memcpy.
     const id = this.#pool!.submit(payload)
     this.#pending.set(id, res)
+    if (wsId !== 0) this.#upgradeJobs.set(id, wsId)
   }
 
   readonly #runInline = (req: TransportRequest, res: ResponseWriter): void => {
-    const settings: ResponseSettings = { compression: this.#compression }
-    const request = new Request(
-      req.method,
-      req.target,
-      req.versionMinor,
-      req.headers,
-      req.body,
-      req.remoteAddress,
-      (status, headers, body) => {
+    const wsId = req.upgrade ? this.#table.allocate() : 0
+    if (wsId !== 0) this.#sockets.set(wsId, { res, conn: null, early: null, pending: 0, paused: false, closed: false, queue: [], inPool: false })
+    const request = new Request({
+      method: req.method,
+      uri: req.target,
+      versionMinor: req.versionMinor,
+      headers: req.headers,
+      body: req.body,
+      remoteAddress: req.remoteAddress,
+      wsId,
+      settings: { compression: this.#compression, websocketCompression: resolveWsCompression(this.#options.websocketCompression) },
+      sink: (status, headers, body) => {
+        if (wsId !== 0 && this.#sockets.get(wsId)?.conn === null) this.#forgetSocket(wsId)
         if (!res.closed) res.end(status, headers, body)
       },
-      settings,
-    )
+      upgrade: (id, head, deflate) => this.#acceptUpgrade(id, head, deflate),
+    })
     void runHandler(this.#inline!, request, this.#log)
   }
 
+  /** Inline mode: a WebSocket event runs on this thread, in order per connection. */
+  #runInlineEvent(record: WsRecord, wsId: number, event: WsEvent): void {
+    const handler = this.#inlineWs
+    if (handler === null) return
+    const run = (): Promise<void> | void => handler(new WebSocket(wsId), event[0], toMessage(event))
+    const fail = (error: unknown): void =>
+      this.#log('error', `websocketHandler (${event[0]}) failed: ${describeError(error)}`)
+    record.chain = (record.chain ?? Promise.resolve()).then(run).catch(fail)
+  }
+
   #onWorkerMessage(message: WorkerMessage, jobId: number | null): void {
-    if (message[0] === 'r') {
-      if (jobId === null) return
-      const res = this.#pending.get(jobId)
-      if (res === undefined) return
-      this.#pending.delete(jobId)
-      if (!res.closed) res.end(message[1], message[2], message[3])
-    } else if (message[0] === 'l') {
-      this.#log(message[1], message[2])
+    switch (message[0]) {
+      case 'r': {
+        if (jobId === null) return
+        const res = this.#pending.get(jobId)
+        if (res === undefined) return
+        this.#pending.delete(jobId)
+        this.#refuseUpgrade(jobId)
+        if (!res.closed) res.end(message[1], message[2], message[3])
+        return
+      }
+      case 'u':
+        if (jobId !== null) {
+          this.#pending.delete(jobId)
+          this.#upgradeJobs.delete(jobId)
+        }
+        this.#acceptUpgrade(message[1], message[2], message[3])
+        return
+      case 'l':
+        this.#log(message[1], message[2])
+        return
+      case 'p': {
+        const except = message[4] === 0 ? undefined : (this.#sockets.get(message[4])?.conn ?? undefined)
+        this.#topics.publish(message[1], message[2], message[3], except)
+        return
+      }
+      default:
+        this.#wsCommand(message)
     }
+  }
+
+  /** A command for one WebSocket: send, close, subscribe, unsubscribe. */
+  #wsCommand(message: WorkerMessage): void {
+    const record = this.#sockets.get(message[1] as number)
+    if (record === undefined || record.closed) return
+    const conn = record.conn
+    if (conn === null) {
+      // The upgrade is still on its way from the worker that accepted it: keep the order.
+      ;(record.early ??= []).push(message)
+      return
+    }
+    switch (message[0]) {
+      case 's':
+        conn.send(message[2], message[3])
+        this.#table.setBuffered(conn.id, conn.bufferedAmount)
+        break
+      case 'c':
+        conn.close(message[2], message[3])
+        break
+      case 'S':
+        this.#topics.subscribe(conn, message[2])
+        break
+      case 'U':
+        this.#topics.unsubscribe(conn, message[2])
+        break
+    }
+  }
+
+  #acceptUpgrade(wsId: number, head: string, deflate: DeflateParams | null): void {
+    const record = this.#sockets.get(wsId)
+    if (record === undefined || record.res === null) return
+    const res = record.res
+    record.res = null
+    const settings: WebSocketSettings = {
+      ...this.#wsSettings!,
+      deflate: deflate === null ? null : new PerMessageDeflate(deflate, { maxMessageLen: this.#wsSettings!.maxMessageLen }),
+    }
+    const conn = res.closed ? null : res.upgrade(head, wsId, settings, this.#wsEvents)
+    if (conn === null) {
+      this.#forgetSocket(wsId)
+      return
+    }
+    record.conn = conn
+    const early = record.early
+    record.early = null
+    if (early !== null) for (const m of early) this.#wsCommand(m)
+  }
+
+  /** The request was answered without an upgrade: its WebSocket id will never be used. */
+  #refuseUpgrade(jobId: number): void {
+    const wsId = this.#upgradeJobs.get(jobId)
+    if (wsId === undefined) return
+    this.#upgradeJobs.delete(jobId)
+    const record = this.#sockets.get(wsId)
+    if (record !== undefined && record.conn === null) this.#forgetSocket(wsId)
+  }
+
+  #forgetSocket(wsId: number): void {
+    this.#sockets.delete(wsId)
+    this.#table.release(wsId)
+  }
+
+  readonly #wsEvents: WebSocketEvents = {
+    onOpen: (ws) => this.#submitEvent(ws.id, ['open']),
+    onMessage: (ws, kind, data) => this.#submitEvent(ws.id, ['message', kind, exact(data)]),
+    onError: (ws, code, message) => this.#submitEvent(ws.id, ['error', code, message]),
+    onClose: (ws, code, reason) => {
+      this.#topics.removeAll(ws)
+      this.#table.release(ws.id)
+      const record = this.#sockets.get(ws.id)
+      if (record !== undefined) record.closed = true
+      this.#submitEvent(ws.id, ['close', code, reason])
+    },
+    onDrain: (ws) => this.#table.setBuffered(ws.id, ws.bufferedAmount),
+  }
+
+  #submitEvent(wsId: number, event: WsEvent): void {
+    const record = this.#sockets.get(wsId)
+    if (record === undefined) return
+    if (this.#pool === null) {
+      this.#runInlineEvent(record, wsId, event)
+      if (event[0] === 'close') this.#sockets.delete(wsId)
+      return
+    }
+    record.queue.push(event)
+    record.pending++
+    if (!record.paused && record.pending > MAX_PENDING_EVENTS && record.conn !== null) {
+      record.paused = true
+      record.conn.pause()
+    }
+    if (!record.inPool) this.#submitQueued(wsId, record)
+  }
+
+  /** Hands the connection's queued events to the pool as one job. */
+  #submitQueued(wsId: number, record: WsRecord): void {
+    const events = record.queue.length <= MAX_EVENTS_PER_JOB ? record.queue : record.queue.slice(0, MAX_EVENTS_PER_JOB)
+    record.queue = record.queue.length <= MAX_EVENTS_PER_JOB ? [] : record.queue.slice(MAX_EVENTS_PER_JOB)
+    const job: WsJob = [JOB_WS, wsId, events]
+    const jobId = this.#pool!.submit(job, wsId)
+    this.#eventJobs.set(jobId, [wsId, events.length])
+    record.inPool = true
+  }
+
+  /** Bookkeeping when any job ends: WebSocket event queues drain, closed sockets are forgotten. */
+  #jobEnded(jobId: number): void {
+    if (this.#upgradeJobs.has(jobId)) {
+      // An upgrade-capable request whose handler ended without upgrading: it gets an answer
+      // (or a 500/503) through #fail, and its WebSocket id is never used.
+      this.#refuseUpgrade(jobId)
+      return
+    }
+    const entry = this.#eventJobs.get(jobId)
+    if (entry === undefined) return
+    this.#eventJobs.delete(jobId)
+    const [wsId, count] = entry
+    const record = this.#sockets.get(wsId)
+    if (record === undefined) return
+    record.pending -= count
+    record.inPool = false
+    if (record.paused && record.pending <= MAX_PENDING_EVENTS / 4) {
+      record.paused = false
+      record.conn?.resume()
+    }
+    if (record.queue.length > 0) this.#submitQueued(wsId, record)
+    else if (record.closed) this.#sockets.delete(wsId)
+  }
+
+  /**
+   * Publishes to every WebSocket subscribed to `topic`, from the IO thread. (Workers use the
+   * `publish` function or `ws.publish`.) Returns the number of subscribers it went to.
+   */
+  publish(topic: string, data: string | Uint8Array, kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary'): number {
+    return this.#topics.publish(topic, kind, typeof data === 'string' ? Buffer.from(data) : data)
   }
 
   #fail(jobId: number, status: number, why: string, close = false): void {
@@ -284,6 +532,16 @@ export class Server {
       await this.#pool?.close()
     })())
   }
+}
+
+function resolveWsCompression(value: ServerOptions['websocketCompression']): false | DeflateOptions {
+  if (value === undefined || value === false) return false
+  return value === true ? {} : value
+}
+
+/** A copy that owns exactly its bytes (a view would clone its whole backing buffer). */
+function exact(data: Buffer): Uint8Array {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data)
 }
 
 function statusText(status: number): string {
@@ -327,7 +585,7 @@ export function createServer(
   const options: ServerOptions = isOptions ? (first as ServerOptions) : (second ?? {})
   const handler = isOptions ? null : toHandler(first, 'the handler passed to createServer')
   if (isPoolWorker()) {
-    if (handler !== null) registerWorkerHandler(handler)
+    if (handler !== null) registerWorkerHandler(handler, options.websocketHandler ?? null)
     return new Server(handler, options, true)
   }
   return new Server(handler, options, false)

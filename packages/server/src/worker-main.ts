@@ -1,58 +1,115 @@
 /**
  * Entry module of every worker thread: loads the user's code (an app module, or the
- * single-file script that calls `createServer`), then runs each request job through it.
+ * single-file script that calls `createServer`), then runs each job through it — HTTP
+ * requests through the handler, WebSocket events through the `websocketHandler`.
  */
 import { MummyError } from '@mummy/errors'
 import { getWorkerData, postToMain, runWorker, type JobContext } from '@mummy/workers'
+import { describeError, type LogLevel } from './log.js'
 import { runHandler, toHandler, type Handler } from './handler.js'
-import type { LogLevel } from './log.js'
-import { transferList, type JobPayload, type WorkerConfig } from './protocol.js'
-import { registeredWorkerHandler } from './registry.js'
+import {
+  JOB_HTTP,
+  StatusTable,
+  transferList,
+  type JobPayload,
+  type WorkerConfig,
+  type WsEvent,
+  type WsJob,
+} from './protocol.js'
+import { registeredWebSocketHandler, registeredWorkerHandler } from './registry.js'
 import { Request, type ResponseSettings } from './request.js'
+import { WebSocket, setWebSocketChannel, toMessage, workerChannel, type WebSocketHandler } from './websocket.js'
 
 const config = getWorkerData() as WorkerConfig
-const settings: ResponseSettings = { compression: config.compression }
+const settings: ResponseSettings = { compression: config.compression, websocketCompression: config.websocket.compression }
 const EMPTY = Buffer.alloc(0)
+setWebSocketChannel(workerChannel(new StatusTable(config.websocket.status), config.websocket.maxBackpressure))
 
 function log(level: LogLevel, message: string): void {
   postToMain(['l', level, message])
 }
 
-async function load(): Promise<Handler> {
+/** A copy that owns exactly its bytes: cloning a view would copy its whole backing buffer. */
+function exact(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)
+}
+
+async function load(): Promise<{ handler: Handler; websocketHandler: WebSocketHandler | null }> {
   const mod = (await import(config.module)) as Record<string, unknown>
   if (config.mode === 'app') {
-    const value = mod.default ?? mod.handler
-    return toHandler(value, `the default export of ${config.module}`)
+    const handler = toHandler(mod.default ?? mod.handler, `the default export of ${config.module}`)
+    const ws = mod.websocketHandler
+    if (ws !== undefined && typeof ws !== 'function') {
+      throw new MummyError('ERR_MUMMY_INVALID_HANDLER', `websocketHandler exported by ${config.module} must be a function`)
+    }
+    return { handler, websocketHandler: (ws as WebSocketHandler | undefined) ?? null }
   }
   const handler = registeredWorkerHandler()
   if (handler === null) {
-    throw new MummyError(
-      'ERR_MUMMY_INVALID_HANDLER',
-      `${config.module} did not call createServer() when loaded in a worker`,
-    )
+    throw new MummyError('ERR_MUMMY_INVALID_HANDLER', `${config.module} did not call createServer() when loaded in a worker`)
   }
-  return handler
+  return { handler, websocketHandler: registeredWebSocketHandler() }
 }
 
-const handler = await load()
+const { handler, websocketHandler } = await load()
+
+/** Runs one connection's events in order (awaiting async handlers between them). */
+function wsEvents(job: WsJob): void | Promise<void> {
+  if (websocketHandler === null) return
+  const ws = new WebSocket(job[1])
+  const events = job[2]
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!
+    let result: void | Promise<void>
+    try {
+      result = websocketHandler(ws, event[0], toMessage(event))
+    } catch (error) {
+      wsFailed(event, error)
+      continue
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      return (async () => {
+        await (result as Promise<void>).catch((error: unknown) => wsFailed(event, error))
+        for (let j = i + 1; j < events.length; j++) {
+          const next = events[j]!
+          try {
+            await websocketHandler(ws, next[0], toMessage(next))
+          } catch (error) {
+            wsFailed(next, error)
+          }
+        }
+      })()
+    }
+  }
+}
+
+function wsFailed(event: WsEvent, error: unknown): void {
+  log('error', `websocketHandler (${event[0]}) failed: ${describeError(error)}`)
+}
 
 runWorker((payload: unknown, ctx: JobContext) => {
-  const [method, target, versionMinor, headers, body, remoteAddress] = payload as JobPayload
-  const bytes =
-    body.byteLength === 0 ? EMPTY : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-  const request = new Request(
-    method,
-    target,
-    versionMinor,
-    headers,
-    bytes,
-    remoteAddress,
-    (status, h, b) => {
-      ctx.post(['r', status, h, b], transferList(b))
+  const job = payload as JobPayload
+  if (job[0] !== JOB_HTTP) return wsEvents(job)
+  const body = job[5]
+  const request = new Request({
+    method: job[1],
+    uri: job[2],
+    versionMinor: job[3],
+    headers: job[4],
+    body: body.byteLength === 0 ? EMPTY : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    remoteAddress: job[6],
+    wsId: job[7],
+    settings,
+    sink: (status, headers, bytes) => {
+      const owned = exact(bytes)
+      ctx.post(['r', status, headers, owned], transferList(owned))
       // Send now: work the handler does after answering must not hold the answer back.
       ctx.flush()
     },
-    settings,
-  )
+    upgrade: (wsId, head, deflate) => {
+      ctx.post(['u', wsId, head, deflate])
+      ctx.flush()
+    },
+  })
   return runHandler(handler, request, log)
 })

@@ -1,0 +1,172 @@
+import { MummyError } from '@mummy/errors'
+import { isPoolWorker, postToMain, flushToMain } from '@mummy/workers'
+import type { StatusTable, WsEvent } from './protocol.js'
+
+/** What happened to a message given to {@link WebSocket.send}. */
+export type SendStatus = 'sent' | 'buffered' | 'dropped'
+
+/** The four events a WebSocket handler receives, in order per connection. */
+export type WebSocketEvent = 'open' | 'message' | 'error' | 'close'
+
+/**
+ * What comes with an event: for `message`, the message (`text` as a string, the others as
+ * bytes); for `close`, the close code and reason (1006 when the connection dropped without a
+ * close frame); for `error`, a stable code and a description; nothing for `open`.
+ */
+export type Message =
+  | { readonly kind: 'text'; readonly data: string }
+  | { readonly kind: 'binary' | 'ping' | 'pong'; readonly data: Buffer }
+  | { readonly kind: 'close'; readonly code: number; readonly reason: string }
+  | { readonly kind: 'error'; readonly code: string; readonly message: string }
+
+/**
+ * Receives every WebSocket event, on a worker. Events of one connection arrive in order and
+ * never concurrently; different connections run in parallel. It may block or be async.
+ *
+ * @example
+ * ```ts
+ * export function websocketHandler(ws: WebSocket, event: WebSocketEvent, message?: Message) {
+ *   if (event === 'message' && message?.kind === 'text') ws.send(`echo: ${message.data}`)
+ * }
+ * ```
+ */
+export type WebSocketHandler = (ws: WebSocket, event: WebSocketEvent, message?: Message) => void | Promise<void>
+
+/** Where a worker-side handle sends its commands, and how it predicts send results. */
+interface Channel {
+  post(message: unknown): void
+  table: StatusTable | null
+  maxBackpressure: number
+}
+
+let channel: Channel | null = null
+
+/** @internal Set once per thread by the server. */
+export function setWebSocketChannel(next: Channel): void {
+  channel = next
+}
+
+function current(): Channel {
+  if (channel === null) {
+    throw new MummyError('ERR_MUMMY_NO_SERVER', 'no server is running in this thread: start one with createServer().listen()')
+  }
+  return channel
+}
+
+function toBytes(data: string | Uint8Array): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+}
+
+/**
+ * A WebSocket connection, as a handler sees it: a small serializable handle (just its `id`)
+ * usable from any worker or the IO thread. `new WebSocket(id)` anywhere refers to the same
+ * connection, so ids may be stored (e.g. in SQLite) and used later.
+ *
+ * @example
+ * ```ts
+ * const ws = request.upgradeToWebSocket()
+ * ws.send('welcome')            // queued until the connection is open, never lost
+ * ws.subscribe('room:lobby')
+ * ```
+ */
+export class WebSocket {
+  /** The connection's id: unique among the server's connections while it is open. */
+  readonly id: number
+
+  constructor(id: number) {
+    this.id = id
+  }
+
+  /**
+   * Sends a message: a string as `text` (UTF-8), bytes as `binary` (or as `kind` says).
+   * Returns `sent` when nothing was waiting, `buffered` when it queues behind unsent bytes,
+   * `dropped` when the connection is closed or over `maxBackpressure` (with the `close`
+   * policy the connection is then closed with 1008).
+   */
+  send(data: string | Uint8Array, kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary'): SendStatus {
+    const ch = current()
+    const bytes = toBytes(data)
+    const buffered = ch.table === null ? 0 : ch.table.buffered(this.id)
+    if (buffered < 0 || buffered > ch.maxBackpressure) {
+      // Still tell the IO thread: it applies the backpressure policy (close or drop) itself.
+      if (buffered >= 0) ch.post(['s', this.id, kind, bytes])
+      return 'dropped'
+    }
+    ch.post(['s', this.id, kind, bytes])
+    return buffered > 0 ? 'buffered' : 'sent'
+  }
+
+  /** Starts the close handshake with `code` (default 1000) and `reason` (≤ 123 bytes). */
+  close(code = 1000, reason = ''): void {
+    current().post(['c', this.id, code, reason])
+  }
+
+  /** Subscribes this connection to `topic`: it receives every {@link publish} to it. */
+  subscribe(topic: string): void {
+    current().post(['S', this.id, topic])
+  }
+
+  /** Unsubscribes this connection from `topic`. */
+  unsubscribe(topic: string): void {
+    current().post(['U', this.id, topic])
+  }
+
+  /** Publishes to `topic`, to every subscriber except this connection. */
+  publish(topic: string, data: string | Uint8Array, kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary'): void {
+    current().post(['p', topic, kind, toBytes(data), this.id])
+  }
+
+  /** `false` once the connection is known to be closed. */
+  get isOpen(): boolean {
+    const table = current().table
+    return table === null || table.buffered(this.id) >= 0
+  }
+
+  /** JSON form: `{ id }`. */
+  toJSON(): { id: number } {
+    return { id: this.id }
+  }
+}
+
+/**
+ * Publishes `data` to every WebSocket subscribed to `topic`. Works on the IO thread and in
+ * every worker (app-module handlers have no `server` object).
+ *
+ * @example
+ * ```ts
+ * import { publish } from '@mummy/server'
+ * publish('news', JSON.stringify({ headline: 'hello' }))
+ * ```
+ */
+export function publish(topic: string, data: string | Uint8Array, kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary'): void {
+  current().post(['p', topic, kind, toBytes(data), 0])
+}
+
+/** @internal Worker-side channel: commands go to the IO thread, flushed at once. */
+export function workerChannel(table: StatusTable, maxBackpressure: number): Channel {
+  if (!isPoolWorker()) throw new MummyError('ERR_MUMMY_NOT_IN_WORKER', 'not in a worker')
+  return {
+    post(message) {
+      postToMain(message)
+      flushToMain()
+    },
+    table,
+    maxBackpressure,
+  }
+}
+
+/** @internal Turns a WebSocket event tuple into what the handler receives. */
+export function toMessage(event: WsEvent): Message | undefined {
+  switch (event[0]) {
+    case 'message': {
+      const data = Buffer.from(event[2].buffer, event[2].byteOffset, event[2].byteLength)
+      return event[1] === 'text' ? { kind: 'text', data: data.toString('utf8') } : { kind: event[1], data }
+    }
+    case 'close':
+      return { kind: 'close', code: event[1], reason: event[2] }
+    case 'error':
+      return { kind: 'error', code: event[1], message: event[2] }
+    default:
+      return undefined
+  }
+}
