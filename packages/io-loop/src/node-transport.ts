@@ -60,7 +60,12 @@ class Slot implements ResponseWriter {
     this.close = !keepAlive
   }
 
-  upgrade(head: string, id: number, settings: WebSocketSettings, events: WebSocketEvents): WebSocketConnection | null {
+  upgrade(
+    head: string,
+    id: number,
+    settings: WebSocketSettings,
+    events: WebSocketEvents,
+  ): WebSocketConnection | null {
     if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
     if (!this.wantsUpgrade || this.conn.destroyed) return null
     this.ended = true
@@ -207,7 +212,9 @@ class Connection implements ParserCallbacks, WheelEntry {
     }
     if (this.readStopped) {
       // Only an upgrade can still want these bytes (they arrived before reading paused).
-      if (this.parser.upgraded) this.upgradeRest = this.upgradeRest === null ? chunk : Buffer.concat([this.upgradeRest, chunk])
+      if (this.parser.upgraded)
+        this.upgradeRest =
+          this.upgradeRest === null ? chunk : Buffer.concat([this.upgradeRest, chunk])
       return
     }
     if (this.leftover !== null) {

@@ -49,7 +49,12 @@ export interface ResponseWriter {
    * written right after it), or `null` if the request did not ask to upgrade or the
    * connection is gone.
    */
-  upgrade(head: string, id: number, settings: WebSocketSettings, events: WebSocketEvents): WebSocketConnection | null
+  upgrade(
+    head: string,
+    id: number,
+    settings: WebSocketSettings,
+    events: WebSocketEvents,
+  ): WebSocketConnection | null
   /** `true` once the connection has gone (the response can no longer be delivered). */
   readonly closed: boolean
   /** `true` once `end` was called. */

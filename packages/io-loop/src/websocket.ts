@@ -37,12 +37,13 @@ export interface WebSocketSettings {
 }
 
 /** Defaults for {@link WebSocketSettings}. */
-export const DEFAULT_WEBSOCKET_SETTINGS: Readonly<Omit<WebSocketSettings, 'deflate'>> = Object.freeze({
-  maxMessageLen: 64 * 1024,
-  idleTimeout: 120_000,
-  maxBackpressure: 1024 * 1024,
-  backpressurePolicy: 'close',
-})
+export const DEFAULT_WEBSOCKET_SETTINGS: Readonly<Omit<WebSocketSettings, 'deflate'>> =
+  Object.freeze({
+    maxMessageLen: 64 * 1024,
+    idleTimeout: 120_000,
+    maxBackpressure: 1024 * 1024,
+    backpressurePolicy: 'close',
+  })
 
 /** Kinds of message a peer can send. */
 export type InboundKind = 'text' | 'binary' | 'ping' | 'pong'
@@ -96,13 +97,22 @@ export class WebSocketConnection implements ReceiverCallbacks {
   readonly #touch: () => void
 
   /** @internal Created by the transport; `touch` re-files the connection's deadline. */
-  constructor(id: number, socket: net.Socket, settings: WebSocketSettings, events: WebSocketEvents, touch: () => void) {
+  constructor(
+    id: number,
+    socket: net.Socket,
+    settings: WebSocketSettings,
+    events: WebSocketEvents,
+    touch: () => void,
+  ) {
     this.id = id
     this.#touch = touch
     this.#socket = socket
     this.#settings = settings
     this.#events = events
-    this.#receiver = new FrameReceiver(this, { maxMessageLen: settings.maxMessageLen, deflate: settings.deflate })
+    this.#receiver = new FrameReceiver(this, {
+      maxMessageLen: settings.maxMessageLen,
+      deflate: settings.deflate,
+    })
   }
 
   /** The connection's permessage-deflate state, when negotiated. */
@@ -383,7 +393,12 @@ export class TopicTable {
    * connections compressing with context takeover compress for themselves.
    * Returns how many subscribers it was written or buffered to.
    */
-  publish(topic: string, kind: 'text' | 'binary', data: Uint8Array, except?: WebSocketConnection): number {
+  publish(
+    topic: string,
+    kind: 'text' | 'binary',
+    data: Uint8Array,
+    except?: WebSocketConnection,
+  ): number {
     const set = this.#topics.get(topic)
     if (set === undefined) return 0
     let plain: Buffer[] | null = null

@@ -50,7 +50,13 @@ export type CloseMessage = [tag: 'c', wsId: number, code: number, reason: string
 /** Worker → IO: subscribe / unsubscribe a WebSocket to a topic. */
 export type TopicMessage = [tag: 'S' | 'U', wsId: number, topic: string]
 /** Worker → IO: publish to a topic (`except`: a WebSocket id not to send to, or 0). */
-export type PublishMessage = [tag: 'p', topic: string, kind: 'text' | 'binary', data: Uint8Array, except: number]
+export type PublishMessage = [
+  tag: 'p',
+  topic: string,
+  kind: 'text' | 'binary',
+  data: Uint8Array,
+  except: number,
+]
 /** Worker → IO: a log line. */
 export type LogMessage = [tag: 'l', level: 'debug' | 'info' | 'warn' | 'error', message: string]
 /** Any worker → IO message. */
@@ -86,7 +92,8 @@ export interface WorkerConfig {
 /** The transfer list for `bytes` when it owns its whole buffer (never a pooled slab). */
 export function transferList(bytes: Uint8Array): ArrayBuffer[] | undefined {
   const buffer = bytes.buffer
-  if (bytes.byteLength === 0 || bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength) return undefined
+  if (bytes.byteLength === 0 || bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength)
+    return undefined
   if (!(buffer instanceof ArrayBuffer)) return undefined
   return [buffer]
 }
@@ -139,7 +146,8 @@ export class StatusTable {
   /** IO thread: bytes waiting to be sent on `id`. */
   setBuffered(id: number, bytes: number): void {
     const slot = id % StatusTable.SLOTS
-    if (Atomics.load(this.#cells, slot * 2) === (id | 0)) Atomics.store(this.#cells, slot * 2 + 1, bytes)
+    if (Atomics.load(this.#cells, slot * 2) === (id | 0))
+      Atomics.store(this.#cells, slot * 2 + 1, bytes)
   }
 
   /** Any thread: bytes buffered for `id`, or -1 when it is closed (or unknown). */

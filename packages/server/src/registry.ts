@@ -16,7 +16,10 @@ function slot(): Slot {
 }
 
 /** Records the handler a worker-side `createServer` call was given. */
-export function registerWorkerHandler(handler: Handler, websocketHandler: WebSocketHandler | null = null): void {
+export function registerWorkerHandler(
+  handler: Handler,
+  websocketHandler: WebSocketHandler | null = null,
+): void {
   slot().handler = handler
   slot().websocketHandler = websocketHandler
 }

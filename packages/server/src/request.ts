@@ -262,17 +262,35 @@ export class Request {
    * ```
    */
   upgradeToWebSocket(options: UpgradeOptions = {}): WebSocket {
-    if (this.#responded) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
+    if (this.#responded)
+      throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
     const check = checkUpgradeRequest(this.method, this.#versionMinor, this.headers)
     if (!check.ok || this.#wsId === 0 || this.#upgrade === null) {
       const status = check.ok ? 400 : check.status
       const reason = check.ok ? 'the request did not ask to upgrade the connection' : check.reason
-      this.respond(status, check.ok ? { 'Content-Type': 'text/plain; charset=utf-8' } : pairs(['Content-Type', 'text/plain; charset=utf-8', ...check.headers]), `${reason}\n`)
+      this.respond(
+        status,
+        check.ok
+          ? { 'Content-Type': 'text/plain; charset=utf-8' }
+          : pairs(['Content-Type', 'text/plain; charset=utf-8', ...check.headers]),
+        `${reason}\n`,
+      )
       throw new MummyError('ERR_MUMMY_WS_BAD_UPGRADE', reason, { status })
     }
-    const protocol = options.protocols === undefined ? null : chooseSubprotocol(this.headers.get('sec-websocket-protocol') ?? '', options.protocols)
-    const wanted = options.compression === undefined ? this.#settings.websocketCompression : options.compression === true ? {} : options.compression
-    const deflate = wanted === false ? null : negotiateDeflate(this.headers.get('sec-websocket-extensions'), wanted)
+    const protocol =
+      options.protocols === undefined
+        ? null
+        : chooseSubprotocol(this.headers.get('sec-websocket-protocol') ?? '', options.protocols)
+    const wanted =
+      options.compression === undefined
+        ? this.#settings.websocketCompression
+        : options.compression === true
+          ? {}
+          : options.compression
+    const deflate =
+      wanted === false
+        ? null
+        : negotiateDeflate(this.headers.get('sec-websocket-extensions'), wanted)
     let head = buildUpgradeResponse(acceptKey(check.key), protocol, deflate?.response ?? null)
     const extra = flattenHeaders(options.headers)
     if (extra.length > 0) {
@@ -334,5 +352,4 @@ export class Request {
     this.#responded = true
     this.#sink(status, flat, bytes)
   }
-
 }

@@ -274,7 +274,11 @@ export class Server {
       backpressurePolicy: o.backpressure ?? DEFAULT_WEBSOCKET_SETTINGS.backpressurePolicy,
       deflate: null,
     }
-    setWebSocketChannel({ post: (message) => this.#onWorkerMessage(message as WorkerMessage, null), table: this.#table, maxBackpressure: this.#wsSettings.maxBackpressure })
+    setWebSocketChannel({
+      post: (message) => this.#onWorkerMessage(message as WorkerMessage, null),
+      table: this.#table,
+      maxBackpressure: this.#wsSettings.maxBackpressure,
+    })
     this.#transport = new NodeTransport(transportOptions)
     try {
       await this.#transport.listen(port, host)
@@ -289,9 +293,27 @@ export class Server {
     let wsId = 0
     if (req.upgrade) {
       wsId = this.#table.allocate()
-      this.#sockets.set(wsId, { res, conn: null, early: null, pending: 0, paused: false, closed: false, queue: [], inPool: false })
+      this.#sockets.set(wsId, {
+        res,
+        conn: null,
+        early: null,
+        pending: 0,
+        paused: false,
+        closed: false,
+        queue: [],
+        inPool: false,
+      })
     }
-    const payload: HttpJob = [JOB_HTTP, req.method, req.target, req.versionMinor, req.headers, req.body, req.remoteAddress, wsId]
+    const payload: HttpJob = [
+      JOB_HTTP,
+      req.method,
+      req.target,
+      req.versionMinor,
+      req.headers,
+      req.body,
+      req.remoteAddress,
+      wsId,
+    ]
     // Bodies are copied, not transferred: a transferred job cannot be re-sent to an idle
     // worker, and work conservation matters more than one memcpy.
     const id = this.#pool!.submit(payload)
@@ -301,7 +323,17 @@ export class Server {
 
   readonly #runInline = (req: TransportRequest, res: ResponseWriter): void => {
     const wsId = req.upgrade ? this.#table.allocate() : 0
-    if (wsId !== 0) this.#sockets.set(wsId, { res, conn: null, early: null, pending: 0, paused: false, closed: false, queue: [], inPool: false })
+    if (wsId !== 0)
+      this.#sockets.set(wsId, {
+        res,
+        conn: null,
+        early: null,
+        pending: 0,
+        paused: false,
+        closed: false,
+        queue: [],
+        inPool: false,
+      })
     const request = new Request({
       method: req.method,
       uri: req.target,
@@ -310,7 +342,10 @@ export class Server {
       body: req.body,
       remoteAddress: req.remoteAddress,
       wsId,
-      settings: { compression: this.#compression, websocketCompression: resolveWsCompression(this.#options.websocketCompression) },
+      settings: {
+        compression: this.#compression,
+        websocketCompression: resolveWsCompression(this.#options.websocketCompression),
+      },
       sink: (status, headers, body) => {
         if (wsId !== 0 && this.#sockets.get(wsId)?.conn === null) this.#forgetSocket(wsId)
         if (!res.closed) res.end(status, headers, body)
@@ -352,7 +387,8 @@ export class Server {
         this.#log(message[1], message[2])
         return
       case 'p': {
-        const except = message[4] === 0 ? undefined : (this.#sockets.get(message[4])?.conn ?? undefined)
+        const except =
+          message[4] === 0 ? undefined : (this.#sockets.get(message[4])?.conn ?? undefined)
         this.#topics.publish(message[1], message[2], message[3], except)
         return
       }
@@ -395,7 +431,10 @@ export class Server {
     record.res = null
     const settings: WebSocketSettings = {
       ...this.#wsSettings!,
-      deflate: deflate === null ? null : new PerMessageDeflate(deflate, { maxMessageLen: this.#wsSettings!.maxMessageLen }),
+      deflate:
+        deflate === null
+          ? null
+          : new PerMessageDeflate(deflate, { maxMessageLen: this.#wsSettings!.maxMessageLen }),
     }
     const conn = res.closed ? null : res.upgrade(head, wsId, settings, this.#wsEvents)
     if (conn === null) {
@@ -455,8 +494,12 @@ export class Server {
 
   /** Hands the connection's queued events to the pool as one job. */
   #submitQueued(wsId: number, record: WsRecord): void {
-    const events = record.queue.length <= MAX_EVENTS_PER_JOB ? record.queue : record.queue.slice(0, MAX_EVENTS_PER_JOB)
-    record.queue = record.queue.length <= MAX_EVENTS_PER_JOB ? [] : record.queue.slice(MAX_EVENTS_PER_JOB)
+    const events =
+      record.queue.length <= MAX_EVENTS_PER_JOB
+        ? record.queue
+        : record.queue.slice(0, MAX_EVENTS_PER_JOB)
+    record.queue =
+      record.queue.length <= MAX_EVENTS_PER_JOB ? [] : record.queue.slice(MAX_EVENTS_PER_JOB)
     const job: WsJob = [JOB_WS, wsId, events]
     const jobId = this.#pool!.submit(job, wsId)
     this.#eventJobs.set(jobId, [wsId, events.length])
@@ -491,7 +534,11 @@ export class Server {
    * Publishes to every WebSocket subscribed to `topic`, from the IO thread. (Workers use the
    * `publish` function or `ws.publish`.) Returns the number of subscribers it went to.
    */
-  publish(topic: string, data: string | Uint8Array, kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary'): number {
+  publish(
+    topic: string,
+    data: string | Uint8Array,
+    kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary',
+  ): number {
     return this.#topics.publish(topic, kind, typeof data === 'string' ? Buffer.from(data) : data)
   }
 
@@ -534,14 +581,18 @@ export class Server {
   }
 }
 
-function resolveWsCompression(value: ServerOptions['websocketCompression']): false | DeflateOptions {
+function resolveWsCompression(
+  value: ServerOptions['websocketCompression'],
+): false | DeflateOptions {
   if (value === undefined || value === false) return false
   return value === true ? {} : value
 }
 
 /** A copy that owns exactly its bytes (a view would clone its whole backing buffer). */
 function exact(data: Buffer): Uint8Array {
-  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data)
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+    ? data
+    : new Uint8Array(data)
 }
 
 function statusText(status: number): string {

@@ -5,11 +5,17 @@ import { createServer, type Server } from './index.js'
 
 const APP = new URL('./fixtures/app.js', import.meta.url)
 
-function open(url: string, options: WebSocketClient.ClientOptions = {}, protocols?: string[]): Promise<{ ws: WebSocketClient; messages: string[] }> {
+function open(
+  url: string,
+  options: WebSocketClient.ClientOptions = {},
+  protocols?: string[],
+): Promise<{ ws: WebSocketClient; messages: string[] }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocketClient(url, protocols, options)
     const messages: string[] = []
-    ws.on('message', (data, isBinary) => messages.push(isBinary ? `bin:${(data as Buffer).length}` : String(data)))
+    ws.on('message', (data, isBinary) =>
+      messages.push(isBinary ? `bin:${(data as Buffer).length}` : String(data)),
+    )
     ws.once('open', () => resolve({ ws, messages }))
     ws.once('error', reject)
   })
@@ -27,7 +33,12 @@ describe('WebSockets', () => {
   let server: Server
   let base: string
   beforeAll(async () => {
-    server = createServer({ app: APP, workers: 4, maxMessageLen: 17 * 1024 * 1024, logHandler: () => {} })
+    server = createServer({
+      app: APP,
+      workers: 4,
+      maxMessageLen: 17 * 1024 * 1024,
+      logHandler: () => {},
+    })
     await server.listen(0, '127.0.0.1')
     base = `ws://127.0.0.1:${server.port}`
   })
@@ -50,7 +61,9 @@ describe('WebSockets', () => {
       const { ws } = await open(`${base}${path}`, { perMessageDeflate: path === '/ws-deflate' })
       if (path === '/ws-deflate') expect(ws.extensions).toContain('permessage-deflate')
       const big = Buffer.alloc(16 * 1024 * 1024, 7)
-      const echoed = new Promise<Buffer>((resolve) => ws.on('message', (d, isBinary) => isBinary && resolve(d as Buffer)))
+      const echoed = new Promise<Buffer>((resolve) =>
+        ws.on('message', (d, isBinary) => isBinary && resolve(d as Buffer)),
+      )
       ws.send(big)
       expect((await echoed).equals(big)).toBe(true)
       ws.close()
@@ -86,7 +99,9 @@ describe('WebSockets', () => {
 
   it('close handshake: server-initiated close carries the code; the client close is echoed', async () => {
     const { ws } = await open(`${base}/ws`)
-    const closed = new Promise<[number, string]>((resolve) => ws.on('close', (code, reason) => resolve([code, String(reason)])))
+    const closed = new Promise<[number, string]>((resolve) =>
+      ws.on('close', (code, reason) => resolve([code, String(reason)])),
+    )
     ws.send('close')
     expect(await closed).toEqual([4000, 'asked to'])
     const second = await open(`${base}/ws`)
@@ -97,14 +112,26 @@ describe('WebSockets', () => {
 
   it('answers bad upgrades: 426 with version, 405 for POST, 400 for h2c, and a handler may refuse', async () => {
     const key = 'dGhlIHNhbXBsZSBub25jZQ=='
-    const v8 = await exchange(server.port, `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 8\r\n\r\n`)
+    const v8 = await exchange(
+      server.port,
+      `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 8\r\n\r\n`,
+    )
     expect(v8.responses[0]?.status).toBe(426)
     expect(v8.responses[0]?.headers['sec-websocket-version']).toBe('13')
-    const h2c = await exchange(server.port, `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n`)
+    const h2c = await exchange(
+      server.port,
+      `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n`,
+    )
     expect(h2c.responses[0]?.status).toBe(400)
-    const nokey = await exchange(server.port, `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+    const nokey = await exchange(
+      server.port,
+      `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    )
     expect(nokey.responses[0]?.status).toBe(400)
-    const refused = await exchange(server.port, `GET /ws-refuse HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+    const refused = await exchange(
+      server.port,
+      `GET /ws-refuse HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    )
     expect(refused.responses[0]?.status).toBe(403)
     expect(refused.closed).toBe(true)
   })

@@ -30,7 +30,11 @@ export type Message =
  * }
  * ```
  */
-export type WebSocketHandler = (ws: WebSocket, event: WebSocketEvent, message?: Message) => void | Promise<void>
+export type WebSocketHandler = (
+  ws: WebSocket,
+  event: WebSocketEvent,
+  message?: Message,
+) => void | Promise<void>
 
 /** Where a worker-side handle sends its commands, and how it predicts send results. */
 interface Channel {
@@ -48,7 +52,10 @@ export function setWebSocketChannel(next: Channel): void {
 
 function current(): Channel {
   if (channel === null) {
-    throw new MummyError('ERR_MUMMY_NO_SERVER', 'no server is running in this thread: start one with createServer().listen()')
+    throw new MummyError(
+      'ERR_MUMMY_NO_SERVER',
+      'no server is running in this thread: start one with createServer().listen()',
+    )
   }
   return channel
 }
@@ -83,7 +90,10 @@ export class WebSocket {
    * `dropped` when the connection is closed or over `maxBackpressure` (with the `close`
    * policy the connection is then closed with 1008).
    */
-  send(data: string | Uint8Array, kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary'): SendStatus {
+  send(
+    data: string | Uint8Array,
+    kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary',
+  ): SendStatus {
     const ch = current()
     const bytes = toBytes(data)
     const buffered = ch.table === null ? 0 : ch.table.buffered(this.id)
@@ -112,7 +122,11 @@ export class WebSocket {
   }
 
   /** Publishes to `topic`, to every subscriber except this connection. */
-  publish(topic: string, data: string | Uint8Array, kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary'): void {
+  publish(
+    topic: string,
+    data: string | Uint8Array,
+    kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary',
+  ): void {
     current().post(['p', topic, kind, toBytes(data), this.id])
   }
 
@@ -138,7 +152,11 @@ export class WebSocket {
  * publish('news', JSON.stringify({ headline: 'hello' }))
  * ```
  */
-export function publish(topic: string, data: string | Uint8Array, kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary'): void {
+export function publish(
+  topic: string,
+  data: string | Uint8Array,
+  kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary',
+): void {
   current().post(['p', topic, kind, toBytes(data), 0])
 }
 
@@ -160,7 +178,9 @@ export function toMessage(event: WsEvent): Message | undefined {
   switch (event[0]) {
     case 'message': {
       const data = Buffer.from(event[2].buffer, event[2].byteOffset, event[2].byteLength)
-      return event[1] === 'text' ? { kind: 'text', data: data.toString('utf8') } : { kind: event[1], data }
+      return event[1] === 'text'
+        ? { kind: 'text', data: data.toString('utf8') }
+        : { kind: event[1], data }
     }
     case 'close':
       return { kind: 'close', code: event[1], reason: event[2] }

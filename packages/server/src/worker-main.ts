@@ -18,12 +18,23 @@ import {
 } from './protocol.js'
 import { registeredWebSocketHandler, registeredWorkerHandler } from './registry.js'
 import { Request, type ResponseSettings } from './request.js'
-import { WebSocket, setWebSocketChannel, toMessage, workerChannel, type WebSocketHandler } from './websocket.js'
+import {
+  WebSocket,
+  setWebSocketChannel,
+  toMessage,
+  workerChannel,
+  type WebSocketHandler,
+} from './websocket.js'
 
 const config = getWorkerData() as WorkerConfig
-const settings: ResponseSettings = { compression: config.compression, websocketCompression: config.websocket.compression }
+const settings: ResponseSettings = {
+  compression: config.compression,
+  websocketCompression: config.websocket.compression,
+}
 const EMPTY = Buffer.alloc(0)
-setWebSocketChannel(workerChannel(new StatusTable(config.websocket.status), config.websocket.maxBackpressure))
+setWebSocketChannel(
+  workerChannel(new StatusTable(config.websocket.status), config.websocket.maxBackpressure),
+)
 
 function log(level: LogLevel, message: string): void {
   postToMain(['l', level, message])
@@ -31,7 +42,9 @@ function log(level: LogLevel, message: string): void {
 
 /** A copy that owns exactly its bytes: cloning a view would copy its whole backing buffer. */
 function exact(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : new Uint8Array(bytes)
 }
 
 async function load(): Promise<{ handler: Handler; websocketHandler: WebSocketHandler | null }> {
@@ -40,13 +53,19 @@ async function load(): Promise<{ handler: Handler; websocketHandler: WebSocketHa
     const handler = toHandler(mod.default ?? mod.handler, `the default export of ${config.module}`)
     const ws = mod.websocketHandler
     if (ws !== undefined && typeof ws !== 'function') {
-      throw new MummyError('ERR_MUMMY_INVALID_HANDLER', `websocketHandler exported by ${config.module} must be a function`)
+      throw new MummyError(
+        'ERR_MUMMY_INVALID_HANDLER',
+        `websocketHandler exported by ${config.module} must be a function`,
+      )
     }
     return { handler, websocketHandler: (ws as WebSocketHandler | undefined) ?? null }
   }
   const handler = registeredWorkerHandler()
   if (handler === null) {
-    throw new MummyError('ERR_MUMMY_INVALID_HANDLER', `${config.module} did not call createServer() when loaded in a worker`)
+    throw new MummyError(
+      'ERR_MUMMY_INVALID_HANDLER',
+      `${config.module} did not call createServer() when loaded in a worker`,
+    )
   }
   return { handler, websocketHandler: registeredWebSocketHandler() }
 }
@@ -96,7 +115,8 @@ runWorker((payload: unknown, ctx: JobContext) => {
     uri: job[2],
     versionMinor: job[3],
     headers: job[4],
-    body: body.byteLength === 0 ? EMPTY : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    body:
+      body.byteLength === 0 ? EMPTY : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
     remoteAddress: job[6],
     wsId: job[7],
     settings,

@@ -203,3 +203,4 @@ export async function waitFor(
 export function get(path: string, extra = ''): string {
   return `GET ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}\r\n`
 }
+export * from './ws.js'
