@@ -75,7 +75,8 @@ describe('PerMessageDeflate', () => {
     const payloads = await streamCompress(MESSAGES)
     // The second message refers back into the first one: it is tiny.
     expect(payloads[1]!.length).toBeLessThan(16)
-    for (let i = 0; i < MESSAGES.length; i++) expect(hex(pmd.inflate([payloads[i]!]))).toBe(hex(MESSAGES[i]!))
+    for (let i = 0; i < MESSAGES.length; i++)
+      expect(hex(pmd.inflate([payloads[i]!]))).toBe(hex(MESSAGES[i]!))
   })
 
   it('inflates fragments and empty messages', () => {
@@ -145,11 +146,15 @@ describe('PerMessageDeflate', () => {
   })
 
   it('a small server window produces back-references a small-window inflater accepts', async () => {
-    const pmd = new PerMessageDeflate({ ...BASE, serverMaxWindowBits: 9 }, { maxMessageLen: 1 << 20 })
+    const pmd = new PerMessageDeflate(
+      { ...BASE, serverMaxWindowBits: 9 },
+      { maxMessageLen: 1 << 20 },
+    )
     const inf = zlib.createInflateRaw({ windowBits: 9 })
     const out: Buffer[] = []
     inf.on('data', (c: Buffer) => out.push(c))
-    for (const m of MESSAGES) inf.write(Buffer.concat([pmd.deflate(m), Buffer.from([0, 0, 0xff, 0xff])]))
+    for (const m of MESSAGES)
+      inf.write(Buffer.concat([pmd.deflate(m), Buffer.from([0, 0, 0xff, 0xff])]))
     await new Promise<void>((resolve) => inf.flush(Z_SYNC_FLUSH, () => resolve()))
     expect(hex(Buffer.concat(out))).toBe(hex(Buffer.concat(MESSAGES)))
     inf.close()
@@ -175,8 +180,12 @@ describe('PerMessageDeflate', () => {
 
   it('rejects invalid parameters', () => {
     const bad = expect.objectContaining({ code: 'ERR_MUMMY_INVALID_OPTION' })
-    expect(() => new PerMessageDeflate({ ...BASE, serverMaxWindowBits: 8 }, { maxMessageLen: 1 })).toThrow(bad)
-    expect(() => new PerMessageDeflate({ ...BASE, clientMaxWindowBits: 16 }, { maxMessageLen: 1 })).toThrow(bad)
+    expect(
+      () => new PerMessageDeflate({ ...BASE, serverMaxWindowBits: 8 }, { maxMessageLen: 1 }),
+    ).toThrow(bad)
+    expect(
+      () => new PerMessageDeflate({ ...BASE, clientMaxWindowBits: 16 }, { maxMessageLen: 1 }),
+    ).toThrow(bad)
     expect(() => new PerMessageDeflate({ ...BASE, level: 10 }, { maxMessageLen: 1 })).toThrow(bad)
     expect(() => new PerMessageDeflate(BASE, { maxMessageLen: -5 })).toThrow(bad)
   })
@@ -206,7 +215,16 @@ describe('parseExtensions', () => {
   })
 
   it('returns null for malformed values', () => {
-    for (const bad of ['permessage-deflate; =1', 'a;', 'a; b=', 'a b', 'a; b="x', '"a"', 'a; b=c d', 'a;b="\x01"'])
+    for (const bad of [
+      'permessage-deflate; =1',
+      'a;',
+      'a; b=',
+      'a b',
+      'a; b="x',
+      '"a"',
+      'a; b=c d',
+      'a;b="\x01"',
+    ])
       expect([bad, parseExtensions(bad)]).toEqual([bad, null])
   })
 })
@@ -310,13 +328,18 @@ describe('negotiateDeflate', () => {
       )?.response,
     ).toBe('permessage-deflate; client_max_window_bits=9')
     expect(
-      negotiateDeflate('x-other, permessage-deflate; server_max_window_bits=16, permessage-deflate', {})
-        ?.response,
+      negotiateDeflate(
+        'x-other, permessage-deflate; server_max_window_bits=16, permessage-deflate',
+        {},
+      )?.response,
     ).toBe('permessage-deflate')
   })
 
   it('allows client_max_window_bits=8 (the client compresses, we inflate with 15)', () => {
-    expect(negotiateDeflate('permessage-deflate; client_max_window_bits=8', {})?.params.clientMaxWindowBits).toBe(8)
+    expect(
+      negotiateDeflate('permessage-deflate; client_max_window_bits=8', {})?.params
+        .clientMaxWindowBits,
+    ).toBe(8)
   })
 
   it('rejects out-of-range options', () => {

@@ -35,14 +35,20 @@ const { Z_SYNC_FLUSH } = zlib.constants
 
 /** Checks the numeric fields of `params` (used by the constructor and by negotiation). */
 export function checkDeflateNumbers(
-  p: Partial<Pick<DeflateParams, 'serverMaxWindowBits' | 'clientMaxWindowBits' | 'threshold' | 'level'>>,
+  p: Partial<
+    Pick<DeflateParams, 'serverMaxWindowBits' | 'clientMaxWindowBits' | 'threshold' | 'level'>
+  >,
 ): void {
   const { serverMaxWindowBits: s, clientMaxWindowBits: c, threshold: t, level: l } = p
   // zlib cannot compress raw DEFLATE with a 256-byte window, so the server's own window is 9–15.
   if (s !== undefined && !(Number.isInteger(s) && s >= 9 && s <= 15))
-    invalidOption(`permessage-deflate serverMaxWindowBits must be an integer 9–15, got ${String(s)}`)
+    invalidOption(
+      `permessage-deflate serverMaxWindowBits must be an integer 9–15, got ${String(s)}`,
+    )
   if (c !== undefined && !(Number.isInteger(c) && c >= 8 && c <= 15))
-    invalidOption(`permessage-deflate clientMaxWindowBits must be an integer 8–15, got ${String(c)}`)
+    invalidOption(
+      `permessage-deflate clientMaxWindowBits must be an integer 8–15, got ${String(c)}`,
+    )
   if (t !== undefined && !(Number.isSafeInteger(t) && t >= 0))
     invalidOption(`permessage-deflate threshold must be a non-negative integer, got ${String(t)}`)
   if (l !== undefined && !(Number.isInteger(l) && l >= -1 && l <= 9))

@@ -106,8 +106,16 @@ describe('checkUpgradeRequest', () => {
   }
 
   it('h2c gets its own reason', () => {
-    const r = checkUpgradeRequest('GET', 1, headers({ ...GOOD, Upgrade: 'h2c', Connection: 'Upgrade, HTTP2-Settings' }))
-    expect(r).toMatchObject({ ok: false, status: 400, reason: 'Upgrade: h2c is not a WebSocket upgrade' })
+    const r = checkUpgradeRequest(
+      'GET',
+      1,
+      headers({ ...GOOD, Upgrade: 'h2c', Connection: 'Upgrade, HTTP2-Settings' }),
+    )
+    expect(r).toMatchObject({
+      ok: false,
+      status: 400,
+      reason: 'Upgrade: h2c is not a WebSocket upgrade',
+    })
   })
 
   it('works with WHATWG Headers (get returns null)', () => {

@@ -186,7 +186,8 @@ export function buildUpgradeResponse(
     'Connection: Upgrade\r\n' +
     `Sec-WebSocket-Accept: ${accept}\r\n`
   if (protocol !== null) {
-    if (!isToken(protocol)) invalidArgument(`subprotocol ${JSON.stringify(protocol)} is not a token`)
+    if (!isToken(protocol))
+      invalidArgument(`subprotocol ${JSON.stringify(protocol)} is not a token`)
     head += `Sec-WebSocket-Protocol: ${protocol}\r\n`
   }
   if (extensions !== null && extensions !== '') {

@@ -86,7 +86,9 @@ function startEchoServer(options: {
         const extra = []
         for (let i = 0; i < check.headers.length; i += 2)
           extra.push(`${check.headers[i]}: ${check.headers[i + 1]}\r\n`)
-        socket.end(`HTTP/1.1 ${check.status} ${check.reason}\r\nConnection: close\r\n${extra.join('')}\r\n`)
+        socket.end(
+          `HTTP/1.1 ${check.status} ${check.reason}\r\nConnection: close\r\n${extra.join('')}\r\n`,
+        )
         return
       }
       const agreed =
@@ -169,7 +171,9 @@ function messages(ws: WebSocket, n: number): Promise<Array<{ data: Buffer; binar
       }
     }
     ws.on('message', onMessage)
-    ws.once('close', (code) => reject(new Error(`closed with ${code} after ${out.length} messages`)))
+    ws.once('close', (code) =>
+      reject(new Error(`closed with ${code} after ${out.length} messages`)),
+    )
   })
 }
 

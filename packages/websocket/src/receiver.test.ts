@@ -38,7 +38,10 @@ describe('RFC 6455 §5.7 examples', () => {
 
   it('the unmasked example frames are rejected by a server and accepted with requireMask: false', () => {
     const hello = hex('81 05 48 65 6c 6c 6f')
-    expect(runAllSplits(hello).error).toEqual({ code: 'ERR_MUMMY_WS_UNMASKED_FRAME', closeCode: 1002 })
+    expect(runAllSplits(hello).error).toEqual({
+      code: 'ERR_MUMMY_WS_UNMASKED_FRAME',
+      closeCode: 1002,
+    })
     const fragmented = hex('01 03 48 65 6c 80 02 6c 6f')
     expect(runAllSplits(fragmented, { requireMask: false }).events).toEqual([
       ['message', 'text', 'Hello'],
@@ -79,23 +82,36 @@ describe('RFC 6455 §5.7 examples', () => {
 
 describe('frame rules', () => {
   const cases: Array<[string, Buffer, string, number]> = [
-    ['unmasked client frame', frame(0x1, 'hi', { mask: null }), 'ERR_MUMMY_WS_UNMASKED_FRAME', 1002],
-    ['RSV1 without permessage-deflate', frame(0x1, 'hi', { rsv1: true }), 'ERR_MUMMY_WS_RESERVED_BITS', 1002],
+    [
+      'unmasked client frame',
+      frame(0x1, 'hi', { mask: null }),
+      'ERR_MUMMY_WS_UNMASKED_FRAME',
+      1002,
+    ],
+    [
+      'RSV1 without permessage-deflate',
+      frame(0x1, 'hi', { rsv1: true }),
+      'ERR_MUMMY_WS_RESERVED_BITS',
+      1002,
+    ],
     ['RSV2', frame(0x1, 'hi', { rsv2: true }), 'ERR_MUMMY_WS_RESERVED_BITS', 1002],
     ['RSV3', frame(0x2, 'hi', { rsv3: true }), 'ERR_MUMMY_WS_RESERVED_BITS', 1002],
     ['RSV1 on a ping', frame(0x9, '', { rsv1: true }), 'ERR_MUMMY_WS_RESERVED_BITS', 1002],
-    ...[3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf].map(
-      (op): [string, Buffer, string, number] => [
-        `reserved opcode ${op}`,
-        frame(op, 'x'),
-        'ERR_MUMMY_WS_INVALID_OPCODE',
-        1002,
-      ],
-    ),
+    ...[3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf].map((op): [string, Buffer, string, number] => [
+      `reserved opcode ${op}`,
+      frame(op, 'x'),
+      'ERR_MUMMY_WS_INVALID_OPCODE',
+      1002,
+    ]),
     ['fragmented ping', frame(0x9, 'x', { fin: false }), 'ERR_MUMMY_WS_FRAGMENTED_CONTROL', 1002],
     ['fragmented close', frame(0x8, '', { fin: false }), 'ERR_MUMMY_WS_FRAGMENTED_CONTROL', 1002],
     ['ping with 126 bytes', frame(0x9, Buffer.alloc(126)), 'ERR_MUMMY_WS_CONTROL_TOO_LONG', 1002],
-    ['pong with a 16-bit length of 125', frame(0xa, Buffer.alloc(125), { lenBits: 16 }), 'ERR_MUMMY_WS_CONTROL_TOO_LONG', 1002],
+    [
+      'pong with a 16-bit length of 125',
+      frame(0xa, Buffer.alloc(125), { lenBits: 16 }),
+      'ERR_MUMMY_WS_CONTROL_TOO_LONG',
+      1002,
+    ],
     ['continuation first', frame(0x0, 'x'), 'ERR_MUMMY_WS_UNEXPECTED_CONTINUATION', 1002],
     [
       'continuation after a complete message',
@@ -121,9 +137,24 @@ describe('frame rules', () => {
       'ERR_MUMMY_WS_INVALID_LENGTH',
       1002,
     ],
-    ['close with a 1-byte body', frame(0x8, Buffer.from([0x03])), 'ERR_MUMMY_WS_INVALID_CLOSE_PAYLOAD', 1002],
-    ['invalid UTF-8 text', frame(0x1, Buffer.from([0x61, 0xff])), 'ERR_MUMMY_WS_INVALID_UTF8', 1007],
-    ['truncated UTF-8 text', frame(0x1, Buffer.from([0x61, 0xce])), 'ERR_MUMMY_WS_INVALID_UTF8', 1007],
+    [
+      'close with a 1-byte body',
+      frame(0x8, Buffer.from([0x03])),
+      'ERR_MUMMY_WS_INVALID_CLOSE_PAYLOAD',
+      1002,
+    ],
+    [
+      'invalid UTF-8 text',
+      frame(0x1, Buffer.from([0x61, 0xff])),
+      'ERR_MUMMY_WS_INVALID_UTF8',
+      1007,
+    ],
+    [
+      'truncated UTF-8 text',
+      frame(0x1, Buffer.from([0x61, 0xce])),
+      'ERR_MUMMY_WS_INVALID_UTF8',
+      1007,
+    ],
     [
       'close reason not UTF-8',
       frame(0x8, Buffer.from([0x03, 0xe8, 0xce, 0xba, 0xe1, 0xbd])),
@@ -212,7 +243,10 @@ describe('fragmentation', () => {
   })
 
   it('a close frame between fragments closes (the partial message is dropped)', () => {
-    const bytes = Buffer.concat([frame(0x1, 'part', { fin: false }), frame(0x8, Buffer.from([3, 0xe8]))])
+    const bytes = Buffer.concat([
+      frame(0x1, 'part', { fin: false }),
+      frame(0x8, Buffer.from([3, 0xe8])),
+    ])
     expect(runAllSplits(bytes).events).toEqual([['close', 1000, '']])
   })
 
@@ -258,7 +292,9 @@ describe('fragmentation', () => {
 describe('maxMessageLen', () => {
   it('defaults to 64 KiB', () => {
     expect(run([frame(0x2, Buffer.alloc(65536))]).events).toHaveLength(1)
-    expect(run([frame(0x2, Buffer.alloc(65537))]).error?.code).toBe('ERR_MUMMY_WS_MESSAGE_TOO_LARGE')
+    expect(run([frame(0x2, Buffer.alloc(65537))]).error?.code).toBe(
+      'ERR_MUMMY_WS_MESSAGE_TOO_LARGE',
+    )
   })
 
   it('rejects from the header, before the payload is buffered', () => {
@@ -299,18 +335,18 @@ describe('maxMessageLen', () => {
   })
 
   it('rejects invalid options', () => {
-    expect(() => new FrameReceiver(
+    expect(
+      () =>
+        new FrameReceiver(
           { onMessage() {}, onPing() {}, onPong() {}, onClose() {} },
           { maxMessageLen: -1 },
-        )).toThrow(
-      expect.objectContaining({ code: 'ERR_MUMMY_INVALID_OPTION' }),
-    )
+        ),
+    ).toThrow(expect.objectContaining({ code: 'ERR_MUMMY_INVALID_OPTION' }))
   })
 })
 
 describe('permessage-deflate messages', () => {
-  const deflate = (): PerMessageDeflate =>
-    new PerMessageDeflate(PARAMS, { maxMessageLen: 1 << 20 })
+  const deflate = (): PerMessageDeflate => new PerMessageDeflate(PARAMS, { maxMessageLen: 1 << 20 })
 
   it('inflates a compressed message, split at every byte', () => {
     const text = 'Hello, compressed world! '.repeat(4)
@@ -372,7 +408,10 @@ describe('permessage-deflate messages', () => {
     expect(receiver.execute(bytes)).toBe(false)
     const elapsed = performance.now() - started
     const after = process.memoryUsage()
-    expect(receiver.error).toMatchObject({ code: 'ERR_MUMMY_WS_MESSAGE_TOO_LARGE', closeCode: 1009 })
+    expect(receiver.error).toMatchObject({
+      code: 'ERR_MUMMY_WS_MESSAGE_TOO_LARGE',
+      closeCode: 1009,
+    })
     expect(events).toEqual([])
     // Inflating all 100 MB would take far longer and allocate far more.
     expect(elapsed).toBeLessThan(2000)
@@ -384,9 +423,9 @@ describe('permessage-deflate messages', () => {
       { onMessage() {}, onPing() {}, onPong() {}, onClose() {} },
       { deflate: deflate(), maxMessageLen: 1000 },
     )
-    expect(receiver.execute(frame(0x2, '', { rsv1: true, declaredLen: 100000 }).subarray(0, 10))).toBe(
-      false,
-    )
+    expect(
+      receiver.execute(frame(0x2, '', { rsv1: true, declaredLen: 100000 }).subarray(0, 10)),
+    ).toBe(false)
     expect(receiver.error?.code).toBe('ERR_MUMMY_WS_MESSAGE_TOO_LARGE')
   })
 })

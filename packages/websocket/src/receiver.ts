@@ -149,8 +149,7 @@ class Assembler {
  * ```
  */
 export class FrameReceiver {
-  /** The error that failed the receiver, or `null`. */
-  error: WebSocketError | null = null
+  private failure: WebSocketError | null = null
 
   private readonly callbacks: ReceiverCallbacks
   private readonly maxMessageLen: number
@@ -199,6 +198,11 @@ export class FrameReceiver {
     this.assembler = new Assembler(this.deflate === null ? max : this.maxCompressedLen)
   }
 
+  /** The error that failed the receiver, or `null`. */
+  get error(): WebSocketError | null {
+    return this.failure
+  }
+
   /** `true` once a close frame was received (input after it is ignored). */
   get closed(): boolean {
     return this.state === ST_CLOSED
@@ -237,7 +241,10 @@ export class FrameReceiver {
           const hi = this.readBuf.readUInt32BE(this.readOff)
           const lo = this.readBuf.readUInt32BE(this.readOff + 4)
           if (hi >= 0x80000000)
-            return this.fail('ERR_MUMMY_WS_INVALID_LENGTH', '64-bit payload length has its top bit set')
+            return this.fail(
+              'ERR_MUMMY_WS_INVALID_LENGTH',
+              '64-bit payload length has its top bit set',
+            )
           if (!this.onLength(hi * 0x100000000 + lo)) return false
           break
         }
@@ -278,7 +285,10 @@ export class FrameReceiver {
       if (rsv1) return this.fail('ERR_MUMMY_WS_RESERVED_BITS', 'RSV1 on a control frame')
     } else if (opcode === Opcode.Continuation) {
       if (this.msgOpcode === 0)
-        return this.fail('ERR_MUMMY_WS_UNEXPECTED_CONTINUATION', 'continuation frame outside a message')
+        return this.fail(
+          'ERR_MUMMY_WS_UNEXPECTED_CONTINUATION',
+          'continuation frame outside a message',
+        )
       if (rsv1) return this.fail('ERR_MUMMY_WS_RESERVED_BITS', 'RSV1 on a continuation frame')
     } else if (opcode <= Opcode.Binary) {
       if (this.msgOpcode !== 0)
@@ -472,7 +482,7 @@ export class FrameReceiver {
   }
 
   private failWith(error: WebSocketError): false {
-    this.error = error
+    this.failure = error
     this.state = ST_FAILED
     this.release()
     return false

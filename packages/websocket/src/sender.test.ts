@@ -79,7 +79,9 @@ describe('encodeClose', () => {
     const reason = 'é'.repeat(100) // 200 bytes
     const frame = encodeClose(1001, reason)
     expect(frame[1]).toBe(2 + 122) // 61 whole 'é', not 61.5
-    const r = run([Buffer.concat(encodeFrame(Opcode.Close, frame.subarray(2), { mask: hex('00000000') }))])
+    const r = run([
+      Buffer.concat(encodeFrame(Opcode.Close, frame.subarray(2), { mask: hex('00000000') })),
+    ])
     expect(r.events).toEqual([['close', 1001, 'é'.repeat(61)]])
     expect(encodeClose(1000, 'x'.repeat(200))[1]).toBe(125)
     expect(encodeClose(1000, '😀'.repeat(40))[1]).toBe(2 + 120)

@@ -70,7 +70,9 @@ export function encodeFrame(
     header.writeUInt32BE(Math.floor(len / 0x100000000), 2)
     header.writeUInt32BE(len >>> 0, 6)
   }
-  const body = Buffer.from(payload.buffer, payload.byteOffset, len)
+  const body = Buffer.isBuffer(payload)
+    ? payload
+    : Buffer.from(payload.buffer, payload.byteOffset, len)
   if (mask === null) return len === 0 ? [header] : [header, body]
   header.set(mask, 2 + lenBytes)
   if (len === 0) return [header]

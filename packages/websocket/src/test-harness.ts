@@ -80,7 +80,11 @@ export function run(pieces: readonly Buffer[], options: Partial<ReceiverOptions>
   const receiver = new FrameReceiver(
     {
       onMessage(kind, data) {
-        events.push(['message', kind, kind === 'text' ? data.toString('utf8') : data.toString('hex')])
+        events.push([
+          'message',
+          kind,
+          kind === 'text' ? data.toString('utf8') : data.toString('hex'),
+        ])
       },
       onPing(data) {
         events.push(['ping', data.toString('hex')])
@@ -136,7 +140,9 @@ export function runAllSplits(
       first = s
       result = r
     } else if (s !== first) {
-      throw new Error(`split ${pieces.map((p) => p.length).join('+')} gave ${s}, whole gave ${first}`)
+      throw new Error(
+        `split ${pieces.map((p) => p.length).join('+')} gave ${s}, whole gave ${first}`,
+      )
     }
   }
   return result!

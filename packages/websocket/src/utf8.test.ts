@@ -43,11 +43,27 @@ const CASES: Array<[string, Buffer, boolean]> = [
   ['6.12.5 4 continuations', h('80bf80bf'), false],
   ['6.12.6 5 continuations', h('80bf80bf80'), false],
   ['6.12.7 6 continuations', h('80bf80bf80bf'), false],
-  ['6.12.8 all 64 continuations', Buffer.from(Array.from({ length: 64 }, (_, i) => 0x80 + i)), false],
+  [
+    '6.12.8 all 64 continuations',
+    Buffer.from(Array.from({ length: 64 }, (_, i) => 0x80 + i)),
+    false,
+  ],
   // 6.13 lonely start characters
-  ['6.13.1 2-byte starts + space', Buffer.from(Array.from({ length: 32 }, (_, i) => [0xc0 + i, 0x20]).flat()), false],
-  ['6.13.2 3-byte starts + space', Buffer.from(Array.from({ length: 16 }, (_, i) => [0xe0 + i, 0x20]).flat()), false],
-  ['6.13.3 4-byte starts + space', Buffer.from(Array.from({ length: 8 }, (_, i) => [0xf0 + i, 0x20]).flat()), false],
+  [
+    '6.13.1 2-byte starts + space',
+    Buffer.from(Array.from({ length: 32 }, (_, i) => [0xc0 + i, 0x20]).flat()),
+    false,
+  ],
+  [
+    '6.13.2 3-byte starts + space',
+    Buffer.from(Array.from({ length: 16 }, (_, i) => [0xe0 + i, 0x20]).flat()),
+    false,
+  ],
+  [
+    '6.13.3 4-byte starts + space',
+    Buffer.from(Array.from({ length: 8 }, (_, i) => [0xf0 + i, 0x20]).flat()),
+    false,
+  ],
   ['6.13.4 5-byte starts + space', h('f820f920fa20fb20'), false],
   ['6.13.5 6-byte starts + space', h('fc20fd20'), false],
   // 6.14 sequences with the last continuation byte missing
@@ -135,7 +151,10 @@ describe('isValidUtf8', () => {
   it('agrees with a fatal TextDecoder on random byte strings', () => {
     let seed = 12345
     const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff
-    const alphabet = [0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff]
+    const alphabet = [
+      0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee,
+      0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff,
+    ]
     for (let n = 0; n < 20000; n++) {
       const len = rand() % 12
       const b = Buffer.alloc(len)
