@@ -1,10 +1,13 @@
-// hello: GET / → 200 text/plain "abcdefghijklmnopqrstuvwxyz" with node:http. PORT defaults to 8080.
+// hello on node:http: GET / → 200 text/plain "abcdefghijklmnopqrstuvwxyz".
 import http from 'node:http'
+import { HOST, PORT } from './lib/config.js'
+import { HELLO_BODY } from './lib/work.js'
 
-const BODY = 'abcdefghijklmnopqrstuvwxyz'
+const HEADERS = { 'Content-Type': 'text/plain', 'Content-Length': HELLO_BODY.length }
+
 http
   .createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': BODY.length })
-    res.end(BODY)
+    res.writeHead(200, HEADERS)
+    res.end(HELLO_BODY)
   })
-  .listen(Number(process.env.PORT ?? 8080), '127.0.0.1')
+  .listen(PORT, HOST)

@@ -290,20 +290,7 @@ export class Server {
 
   /** IO thread hot path: hand a complete request to the pool. */
   readonly #dispatch = (req: TransportRequest, res: ResponseWriter): void => {
-    let wsId = 0
-    if (req.upgrade) {
-      wsId = this.#table.allocate()
-      this.#sockets.set(wsId, {
-        res,
-        conn: null,
-        early: null,
-        pending: 0,
-        paused: false,
-        closed: false,
-        queue: [],
-        inPool: false,
-      })
-    }
+    const wsId = req.upgrade ? this.#reserveSocket(res) : 0
     const payload: HttpJob = [
       JOB_HTTP,
       req.method,
@@ -322,18 +309,7 @@ export class Server {
   }
 
   readonly #runInline = (req: TransportRequest, res: ResponseWriter): void => {
-    const wsId = req.upgrade ? this.#table.allocate() : 0
-    if (wsId !== 0)
-      this.#sockets.set(wsId, {
-        res,
-        conn: null,
-        early: null,
-        pending: 0,
-        paused: false,
-        closed: false,
-        queue: [],
-        inPool: false,
-      })
+    const wsId = req.upgrade ? this.#reserveSocket(res) : 0
     const request = new Request({
       method: req.method,
       uri: req.target,
@@ -454,6 +430,23 @@ export class Server {
     this.#upgradeJobs.delete(jobId)
     const record = this.#sockets.get(wsId)
     if (record !== undefined && record.conn === null) this.#forgetSocket(wsId)
+  }
+
+  /** An id for a request that may become a WebSocket; sends to it queue until it does. */
+  #reserveSocket(res: ResponseWriter): number {
+    const wsId = this.#table.allocate()
+    const record: WsRecord = {
+      res,
+      conn: null,
+      early: null,
+      pending: 0,
+      paused: false,
+      closed: false,
+      queue: [],
+      inPool: false,
+    }
+    this.#sockets.set(wsId, record)
+    return wsId
   }
 
   #forgetSocket(wsId: number): void {
