@@ -6,7 +6,7 @@
 export default {
   testEnvironment: 'node',
   transform: {},
-  testMatch: ['<rootDir>/packages/*/dist/**/*.test.js'],
+  testMatch: ['<rootDir>/packages/*/dist/**/*.test.js', '<rootDir>/apps/*/test/**/*.test.js'],
   testTimeout: 30000,
   maxWorkers: 2,
 }

@@ -3,7 +3,7 @@
 // Exit code 1 when anything failed or nothing ran.
 import { readFileSync } from 'node:fs'
 
-const [file = '.jest-results.json', lintFailed = '0'] = process.argv.slice(2)
+const [file = '.jest-results.json', lintFailed = '0', smokeFailed = '0'] = process.argv.slice(2)
 let results
 try {
   results = JSON.parse(readFileSync(file, 'utf8'))
@@ -15,10 +15,14 @@ try {
 const passed = results.numPassedTests
 const skipped = results.numPendingTests + results.numTodoTests
 const failed =
-  results.numFailedTests + results.numRuntimeErrorTestSuites + Number(lintFailed === '1')
+  results.numFailedTests +
+  results.numRuntimeErrorTestSuites +
+  Number(lintFailed === '1') +
+  Number(smokeFailed === '1')
 for (const suite of results.testResults) {
   if (suite.status === 'failed') console.log(`failed: ${suite.name}`)
 }
 if (lintFailed === '1') console.log('lint failed')
+if (smokeFailed === '1') console.log('benchmark smoke run failed')
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(failed > 0 || passed === 0 ? 1 : 0)

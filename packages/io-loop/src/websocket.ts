@@ -89,7 +89,7 @@ export class WebSocketConnection implements ReceiverCallbacks {
   #closeSentAt = 0
   #closeCode = CloseCode.Abnormal as number
   #closeReason = ''
-  #pong: Buffer | null = null
+  #pongs: Buffer[] = []
   #paused = 0
   /** Sends given before the 101 was written (kept in order, written right after it). */
   #early: Buffer[][] | null = []
@@ -161,10 +161,12 @@ export class WebSocketConnection implements ReceiverCallbacks {
   }
 
   onPing(data: Buffer): void {
-    // Answer every ping, but a flood of pings gets one pong with the latest payload.
-    const scheduled = this.#pong !== null
-    this.#pong = Buffer.from(data)
-    if (!scheduled) setImmediate(flushPong, this)
+    // Every ping gets its pong, but a flood (more than MAX_PONGS before we get to write) gets
+    // the latest payload once for the rest: bounded memory, and the peer still learns we live.
+    const pongs = this.#pongs
+    if (pongs.length === 0) setImmediate(flushPongs, this)
+    if (pongs.length < MAX_PONGS) pongs.push(Buffer.from(data))
+    else pongs[MAX_PONGS - 1] = Buffer.from(data)
     this.#events.onMessage(this, 'ping', data)
   }
 
@@ -182,11 +184,11 @@ export class WebSocketConnection implements ReceiverCallbacks {
   }
 
   /** @internal */
-  writePong(): void {
-    const data = this.#pong
-    this.#pong = null
-    if (data === null || this.closing) return
-    this.#write(encodeFrame(Opcode.Pong, data))
+  writePongs(): void {
+    const pongs = this.#pongs
+    this.#pongs = []
+    if (this.closing) return
+    for (const data of pongs) this.#write(encodeFrame(Opcode.Pong, data))
   }
 
   // ---- sending ----
@@ -332,9 +334,12 @@ export class WebSocketConnection implements ReceiverCallbacks {
   }
 }
 
-function flushPong(ws: WebSocketConnection): void {
-  ws.writePong()
+function flushPongs(ws: WebSocketConnection): void {
+  ws.writePongs()
 }
+
+/** Pongs kept per connection between writes; a flood beyond it is answered once. */
+const MAX_PONGS = 16
 
 /**
  * The pub/sub table: topic → subscribed connections. Lives on the IO thread, so a publish is

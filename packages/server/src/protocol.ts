@@ -3,7 +3,7 @@
  * structured-cloned on every request and every WebSocket event.
  */
 import type { CompressionOptions } from './compression.js'
-import type { DeflateParams } from '@mummy/websocket'
+import type { DeflateOptions, DeflateParams } from '@mummy/websocket'
 
 /** Job tags. */
 export const JOB_HTTP = 0
@@ -74,7 +74,7 @@ export interface WorkerWebSocketConfig {
   maxBackpressure: number
   backpressurePolicy: 'close' | 'drop'
   /** permessage-deflate offered by default on upgrades (`false` = off). */
-  compression: false | import('@mummy/websocket').DeflateOptions
+  compression: false | DeflateOptions
   /** The shared status table (see {@link StatusTable}). */
   status: SharedArrayBuffer
 }
@@ -101,59 +101,75 @@ export function transferList(bytes: Uint8Array): ArrayBuffer[] | undefined {
 /**
  * A table in shared memory that lets any worker see, without a round trip, whether a
  * WebSocket is still open and how many bytes wait to be sent to it — so `ws.send()` can say
- * `sent`, `buffered` or `dropped` at once. The IO thread writes it; workers read it.
- * Ids are `generation × SLOTS + slot`; a slot is reused only with a new generation, so a stale
- * id never reads another connection's cell.
+ * `sent`, `buffered` or `dropped` at once. Per slot: the id that owns it, the bytes the socket
+ * has not sent yet (written by the IO thread), and the bytes workers have posted that the IO
+ * thread has not taken yet (added by workers, subtracted by the IO thread).
+ * Ids are `generation × SLOTS + slot` with a generation per slot, bumped at every reuse, so a
+ * stale id never reads (or receives) another connection's traffic.
  */
 export class StatusTable {
   /** Connections that can be tracked at once. */
   static readonly SLOTS = 1 << 18
+  static readonly #CELLS = 3
   readonly buffer: SharedArrayBuffer
   readonly #cells: Int32Array
+  readonly #generations: Uint16Array
   #free: number[] = []
   #next = 1
-  #generation = 1
 
   constructor(buffer?: SharedArrayBuffer) {
-    this.buffer = buffer ?? new SharedArrayBuffer(StatusTable.SLOTS * 2 * 4)
+    this.buffer = buffer ?? new SharedArrayBuffer(StatusTable.SLOTS * StatusTable.#CELLS * 4)
     this.#cells = new Int32Array(this.buffer)
+    this.#generations = new Uint16Array(buffer === undefined ? StatusTable.SLOTS : 0)
   }
 
   /** IO thread: a new id, marked open with nothing buffered. */
   allocate(): number {
     let slot = this.#free.pop()
     if (slot === undefined) {
-      if (this.#next >= StatusTable.SLOTS) {
-        this.#next = 1
-        this.#generation++
-      }
+      if (this.#next >= StatusTable.SLOTS)
+        throw new Error('more than 262,143 WebSockets open at once')
       slot = this.#next++
     }
-    const id = this.#generation * StatusTable.SLOTS + slot
-    Atomics.store(this.#cells, slot * 2 + 1, 0)
-    Atomics.store(this.#cells, slot * 2, id | 0)
+    const generation = (this.#generations[slot] = ((this.#generations[slot] ?? 0) % 0x7fff) + 1)
+    const id = generation * StatusTable.SLOTS + slot
+    const at = slot * StatusTable.#CELLS
+    Atomics.store(this.#cells, at + 1, 0)
+    Atomics.store(this.#cells, at + 2, 0)
+    Atomics.store(this.#cells, at, id | 0)
     return id
   }
 
   /** IO thread: the connection is gone (sends to it are dropped from now on). */
   release(id: number): void {
-    const slot = id % StatusTable.SLOTS
-    if (Atomics.load(this.#cells, slot * 2) !== (id | 0)) return
-    Atomics.store(this.#cells, slot * 2, 0)
-    if (this.#free.length < 4096) this.#free.push(slot)
+    const at = (id % StatusTable.SLOTS) * StatusTable.#CELLS
+    if (Atomics.load(this.#cells, at) !== (id | 0)) return
+    Atomics.store(this.#cells, at, 0)
+    this.#free.push(id % StatusTable.SLOTS)
   }
 
-  /** IO thread: bytes waiting to be sent on `id`. */
+  /** IO thread: bytes waiting in the socket of `id`. */
   setBuffered(id: number, bytes: number): void {
-    const slot = id % StatusTable.SLOTS
-    if (Atomics.load(this.#cells, slot * 2) === (id | 0))
-      Atomics.store(this.#cells, slot * 2 + 1, bytes)
+    const at = (id % StatusTable.SLOTS) * StatusTable.#CELLS
+    if (Atomics.load(this.#cells, at) === (id | 0)) Atomics.store(this.#cells, at + 1, bytes)
   }
 
-  /** Any thread: bytes buffered for `id`, or -1 when it is closed (or unknown). */
+  /** Worker: `bytes` were posted to the IO thread for `id`. */
+  posted(id: number, bytes: number): void {
+    const at = (id % StatusTable.SLOTS) * StatusTable.#CELLS
+    Atomics.add(this.#cells, at + 2, bytes)
+  }
+
+  /** IO thread: a posted message of `bytes` for `id` was taken. */
+  taken(id: number, bytes: number): void {
+    const at = (id % StatusTable.SLOTS) * StatusTable.#CELLS
+    Atomics.sub(this.#cells, at + 2, bytes)
+  }
+
+  /** Any thread: bytes buffered or on their way for `id`, or -1 when it is closed (or unknown). */
   buffered(id: number): number {
-    const slot = id % StatusTable.SLOTS
-    if (Atomics.load(this.#cells, slot * 2) !== (id | 0)) return -1
-    return Atomics.load(this.#cells, slot * 2 + 1)
+    const at = (id % StatusTable.SLOTS) * StatusTable.#CELLS
+    if (Atomics.load(this.#cells, at) !== (id | 0)) return -1
+    return Atomics.load(this.#cells, at + 1) + Math.max(0, Atomics.load(this.#cells, at + 2))
   }
 }

@@ -324,7 +324,7 @@ export class Request {
     }
     const flat = flattenHeaders(headers)
     let bytes: Uint8Array =
-      body === undefined ? EMPTY : typeof body === 'string' ? Buffer.from(body, 'utf8') : body
+      body === undefined ? EMPTY : typeof body === 'string' ? ENCODER.encode(body) : body
     const c = this.#settings.compression
     if (
       c.enabled &&

@@ -162,6 +162,7 @@ export class Server {
   #inlineWs: WebSocketHandler | null = null
   #listening: Promise<void> | null = null
   #closing: Promise<void> | null = null
+  #poolClosing = false
 
   /** @internal Use {@link createServer}. */
   constructor(handler: Handler | null, options: ServerOptions, inert: boolean) {
@@ -248,6 +249,7 @@ export class Server {
           this.#onJobFailed(jobId, reason, detail)
         },
         onWorkerExit: (index, code, error) =>
+          this.#poolClosing ||
           this.#log(
             'warn',
             `worker ${index} exited (code ${code})${error ? `: ${error.message}` : ''}; restarting it`,
@@ -278,6 +280,7 @@ export class Server {
       post: (message) => this.#onWorkerMessage(message as WorkerMessage, null),
       table: this.#table,
       maxBackpressure: this.#wsSettings.maxBackpressure,
+      policy: this.#wsSettings.backpressurePolicy,
     })
     this.#transport = new NodeTransport(transportOptions)
     try {
@@ -385,6 +388,7 @@ export class Server {
     }
     switch (message[0]) {
       case 's':
+        this.#table.taken(conn.id, message[3].byteLength)
         conn.send(message[2], message[3])
         this.#table.setBuffered(conn.id, conn.bufferedAmount)
         break
@@ -487,6 +491,8 @@ export class Server {
 
   /** Hands the connection's queued events to the pool as one job. */
   #submitQueued(wsId: number, record: WsRecord): void {
+    // The pool is closing: events still queued behind a running one are not delivered.
+    if (this.#poolClosing) return
     const events =
       record.queue.length <= MAX_EVENTS_PER_JOB
         ? record.queue
@@ -569,6 +575,7 @@ export class Server {
     return (this.#closing ??= (async () => {
       await this.#listening?.catch(() => {})
       await this.#transport?.close()
+      this.#poolClosing = true
       await this.#pool?.close()
     })())
   }

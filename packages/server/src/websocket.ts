@@ -41,6 +41,7 @@ interface Channel {
   post(message: unknown): void
   table: StatusTable | null
   maxBackpressure: number
+  policy: 'close' | 'drop'
 }
 
 let channel: Channel | null = null
@@ -96,12 +97,21 @@ export class WebSocket {
   ): SendStatus {
     const ch = current()
     const bytes = toBytes(data)
-    const buffered = ch.table === null ? 0 : ch.table.buffered(this.id)
-    if (buffered < 0 || buffered > ch.maxBackpressure) {
-      // Still tell the IO thread: it applies the backpressure policy (close or drop) itself.
-      if (buffered >= 0) ch.post(['s', this.id, kind, bytes])
+    const table = ch.table
+    const buffered = table === null ? 0 : table.buffered(this.id)
+    if (buffered < 0) return 'dropped'
+    if (buffered > ch.maxBackpressure) {
+      // Over the limit: with the `close` policy the IO thread must still hear of it (it closes
+      // the connection and drops the message); with `drop` the message is simply not sent.
+      if (ch.policy === 'close') {
+        table?.posted(this.id, bytes.byteLength)
+        ch.post(['s', this.id, kind, bytes])
+      }
       return 'dropped'
     }
+    // Counted as buffered until the IO thread takes it, so a tight loop of sends sees its own
+    // backlog at once.
+    table?.posted(this.id, bytes.byteLength)
     ch.post(['s', this.id, kind, bytes])
     return buffered > 0 ? 'buffered' : 'sent'
   }
@@ -161,7 +171,11 @@ export function publish(
 }
 
 /** @internal Worker-side channel: commands go to the IO thread, flushed at once. */
-export function workerChannel(table: StatusTable, maxBackpressure: number): Channel {
+export function workerChannel(
+  table: StatusTable,
+  maxBackpressure: number,
+  policy: 'close' | 'drop',
+): Channel {
   if (!isPoolWorker()) throw new MummyError('ERR_MUMMY_NOT_IN_WORKER', 'not in a worker')
   return {
     post(message) {
@@ -170,6 +184,7 @@ export function workerChannel(table: StatusTable, maxBackpressure: number): Chan
     },
     table,
     maxBackpressure,
+    policy,
   }
 }
 

@@ -33,7 +33,11 @@ const settings: ResponseSettings = {
 }
 const EMPTY = Buffer.alloc(0)
 setWebSocketChannel(
-  workerChannel(new StatusTable(config.websocket.status), config.websocket.maxBackpressure),
+  workerChannel(
+    new StatusTable(config.websocket.status),
+    config.websocket.maxBackpressure,
+    config.websocket.backpressurePolicy,
+  ),
 )
 
 function log(level: LogLevel, message: string): void {

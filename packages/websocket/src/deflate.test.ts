@@ -181,7 +181,7 @@ describe('PerMessageDeflate', () => {
   it('rejects invalid parameters', () => {
     const bad = expect.objectContaining({ code: 'ERR_MUMMY_INVALID_OPTION' })
     expect(
-      () => new PerMessageDeflate({ ...BASE, serverMaxWindowBits: 8 }, { maxMessageLen: 1 }),
+      () => new PerMessageDeflate({ ...BASE, serverMaxWindowBits: 7 }, { maxMessageLen: 1 }),
     ).toThrow(bad)
     expect(
       () => new PerMessageDeflate({ ...BASE, clientMaxWindowBits: 16 }, { maxMessageLen: 1 }),
@@ -304,6 +304,16 @@ describe('negotiateDeflate', () => {
     expect(negotiateDeflate('permessage-deflate', { clientMaxWindowBits: 10 })).toBeNull()
   })
 
+  it('agrees to server_max_window_bits=8 but then never compresses (zlib cannot)', () => {
+    const agreed = negotiateDeflate('permessage-deflate; server_max_window_bits=8', {})
+    expect(agreed?.response).toBe('permessage-deflate; server_max_window_bits=8')
+    expect(agreed?.params.threshold).toBe(Number.MAX_SAFE_INTEGER)
+    const pmd = new PerMessageDeflate(agreed!.params, { maxMessageLen: 1 << 20 })
+    expect(() => pmd.deflate(Buffer.alloc(10))).toThrow(
+      expect.objectContaining({ code: 'ERR_MUMMY_WS_INVALID_ARGUMENT' }),
+    )
+  })
+
   it('declines invalid offers and takes the first acceptable one', () => {
     const invalid = [
       'permessage-deflate; foo',
@@ -315,7 +325,6 @@ describe('negotiateDeflate', () => {
       'permessage-deflate; server_max_window_bits=7',
       'permessage-deflate; server_max_window_bits=16',
       'permessage-deflate; server_max_window_bits=010',
-      'permessage-deflate; server_max_window_bits=8', // zlib cannot compress with 256 bytes
       'permessage-deflate; client_max_window_bits=7',
       'permessage-deflate; client_max_window_bits=abc',
       'permessage-deflate; client_max_window_bits=""',
@@ -323,7 +332,7 @@ describe('negotiateDeflate', () => {
     for (const offer of invalid) expect([offer, negotiateDeflate(offer, {})]).toEqual([offer, null])
     expect(
       negotiateDeflate(
-        'permessage-deflate; foo=1, permessage-deflate; server_max_window_bits=8, permessage-deflate; client_max_window_bits="9"',
+        'permessage-deflate; foo=1, permessage-deflate; server_max_window_bits=7, permessage-deflate; client_max_window_bits="9"',
         {},
       )?.response,
     ).toBe('permessage-deflate; client_max_window_bits=9')

@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer'
 import zlib from 'node:zlib'
-import { WebSocketError, invalidOption } from './errors.js'
+import { WebSocketError, invalidArgument, invalidOption } from './errors.js'
 
 /**
  * The permessage-deflate parameters of one connection: what {@link negotiateDeflate} agreed with
@@ -40,10 +40,11 @@ export function checkDeflateNumbers(
   >,
 ): void {
   const { serverMaxWindowBits: s, clientMaxWindowBits: c, threshold: t, level: l } = p
-  // zlib cannot compress raw DEFLATE with a 256-byte window, so the server's own window is 9–15.
-  if (s !== undefined && !(Number.isInteger(s) && s >= 9 && s <= 15))
+  // 8 is agreed only to a client that asks for it, and then the server never compresses (zlib
+  // cannot compress raw DEFLATE with a 256-byte window); see negotiateDeflate.
+  if (s !== undefined && !(Number.isInteger(s) && s >= 8 && s <= 15))
     invalidOption(
-      `permessage-deflate serverMaxWindowBits must be an integer 9–15, got ${String(s)}`,
+      `permessage-deflate serverMaxWindowBits must be an integer 8–15, got ${String(s)}`,
     )
   if (c !== undefined && !(Number.isInteger(c) && c >= 8 && c <= 15))
     invalidOption(
@@ -138,9 +139,10 @@ export class PerMessageDeflate {
     this.inflateHistory = params.clientNoContextTakeover
       ? null
       : new History(1 << params.clientMaxWindowBits)
-    this.deflateHistory = params.serverNoContextTakeover
-      ? null
-      : new History(1 << params.serverMaxWindowBits)
+    this.deflateHistory =
+      params.serverNoContextTakeover || params.serverMaxWindowBits < 9
+        ? null
+        : new History(1 << params.serverMaxWindowBits)
     this.cacheKey = params.serverNoContextTakeover
       ? `${params.level}:${params.serverMaxWindowBits}`
       : null
@@ -203,6 +205,12 @@ export class PerMessageDeflate {
    */
   deflate(data: Uint8Array): Buffer {
     const { level, serverMaxWindowBits } = this.params
+    if (serverMaxWindowBits < 9) {
+      // Only ever agreed with a threshold no message reaches (see negotiateDeflate).
+      invalidArgument(
+        'cannot compress with server_max_window_bits=8: send this message uncompressed',
+      )
+    }
     const options: zlib.ZlibOptions = {
       finishFlush: Z_SYNC_FLUSH,
       level,

@@ -1,5 +1,6 @@
 import { checkDeflateNumbers, type DeflateParams } from './deflate.js'
 import { isTchar } from './tokens.js'
+import { invalidOption } from './errors.js'
 
 /**
  * One element of a `Sec-WebSocket-Extensions` list: an extension name and its parameters in the
@@ -166,8 +167,7 @@ const WINDOW_BITS = /^(?:8|9|1[0-5])$/
  *
  * An offer is declined (skipped) when it has an unknown or repeated parameter, a value on
  * `server_no_context_takeover` / `client_no_context_takeover`, a window-bits value other than
- * 8–15 (no leading zeros; `client_max_window_bits` may have no value), asks for
- * `server_max_window_bits=8` (zlib cannot compress raw DEFLATE with a 256-byte window), or does not
+ * 8–15 (no leading zeros; `client_max_window_bits` may have no value), or does not
  * allow the `clientMaxWindowBits` limit the server wants. A value that does not parse as an
  * extension list at all is treated as no offer. Throws `ERR_MUMMY_INVALID_OPTION` for out-of-range
  * `options`.
@@ -185,6 +185,10 @@ export function negotiateDeflate(
   options: DeflateOptions,
 ): { response: string; params: DeflateParams } | null {
   checkDeflateNumbers(options)
+  if (options.serverMaxWindowBits !== undefined && options.serverMaxWindowBits < 9)
+    invalidOption(
+      'permessage-deflate serverMaxWindowBits must be 9–15 (zlib cannot compress with 8)',
+    )
   if (offerHeader === undefined) return null
   const offers = parseExtensions(offerHeader)
   if (offers === null) return null
@@ -238,7 +242,6 @@ function acceptOffer(
   let sBits = options.serverMaxWindowBits ?? 15
   if (serverBits !== undefined) {
     sBits = Math.min(sBits, serverBits)
-    if (sBits < 9) return null
     response.push(`server_max_window_bits=${sBits}`)
   } else if (options.serverMaxWindowBits !== undefined) {
     response.push(`server_max_window_bits=${sBits}`)
@@ -266,7 +269,10 @@ function acceptOffer(
       clientNoContextTakeover: cNoContext,
       serverMaxWindowBits: sBits,
       clientMaxWindowBits: cBits,
-      threshold: options.threshold ?? DEFAULT_DEFLATE_THRESHOLD,
+      // A 256-byte window is agreed, but the server then sends every message uncompressed
+      // (RFC 7692 lets a sender leave any message uncompressed): zlib cannot honour it.
+      threshold:
+        sBits < 9 ? Number.MAX_SAFE_INTEGER : (options.threshold ?? DEFAULT_DEFLATE_THRESHOLD),
       level: options.level ?? DEFAULT_DEFLATE_LEVEL,
     },
   }

@@ -1,0 +1,115 @@
+// The chat's handlers: the page, the WebSocket upgrade and every WebSocket event. This module
+// is loaded by each worker thread; state lives in SQLite, never in module variables.
+import { readFileSync } from 'node:fs'
+import { Router, publish } from '@mummy/server'
+import { chatQueries, openDatabase } from './db.js'
+import { parseClientMessage, roomTopic } from './protocol.js'
+
+// This worker's own connection to the shared database.
+const chat = chatQueries(openDatabase())
+
+const assets = {
+  '/': ['text/html; charset=utf-8', 'index.html'],
+  '/client.js': ['text/javascript; charset=utf-8', 'client.js'],
+  '/style.css': ['text/css; charset=utf-8', 'style.css'],
+}
+
+const router = new Router()
+for (const [route, [type, file]] of Object.entries(assets)) {
+  const body = readFileSync(new URL(`./public/${file}`, import.meta.url))
+  router.get(route, (request) =>
+    request.respond(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' }, body),
+  )
+}
+
+router.get('/ws', (request) => {
+  try {
+    request.upgradeToWebSocket()
+  } catch (error) {
+    // Not a WebSocket handshake: it was already answered (400/426), nothing else to do.
+    if (!request.responded) throw error
+  }
+})
+
+function send(ws, message) {
+  ws.send(JSON.stringify(message))
+}
+
+function toRoom(room, message) {
+  publish(roomTopic(room), JSON.stringify(message))
+}
+
+function sendMembers(room) {
+  toRoom(room, { type: 'members', room, nicks: chat.members(room) })
+}
+
+function join(ws, nick, room) {
+  const before = chat.member(ws.id)
+  if (before !== undefined && before.room !== room) leave(ws)
+  chat.join(ws.id, nick, room)
+  const entering = before === undefined || before.room !== room
+  // Subscribe before reading the history, so nothing said in between is missed. Commands from
+  // one thread reach the IO thread in order: the joiner sees the history, then the notice.
+  if (entering) ws.subscribe(roomTopic(room))
+  send(ws, { type: 'history', room, nick, messages: chat.history(room) })
+  if (entering) toRoom(room, { type: 'notice', text: `${nick} joined #${room}` })
+  else if (before.nick !== nick) {
+    toRoom(room, { type: 'notice', text: `${before.nick} is now known as ${nick}` })
+  }
+  sendMembers(room)
+}
+
+function leave(ws) {
+  const gone = chat.leave(ws.id)
+  if (gone === undefined) return
+  ws.unsubscribe(roomTopic(gone.room))
+  toRoom(gone.room, { type: 'notice', text: `${gone.nick} left #${gone.room}` })
+  sendMembers(gone.room)
+}
+
+function say(ws, text) {
+  const me = chat.member(ws.id)
+  if (me === undefined) {
+    send(ws, { type: 'error', text: 'join a room first' })
+    return
+  }
+  toRoom(me.room, { type: 'message', ...chat.say(me.room, me.nick, text) })
+}
+
+/**
+ * Every WebSocket event, on a worker: events of one connection come in order, one at a time;
+ * other connections are handled meanwhile on the other workers.
+ */
+export function websocketHandler(ws, event, message) {
+  switch (event) {
+    case 'open':
+      break
+    case 'message': {
+      if (message.kind !== 'text') {
+        if (message.kind === 'binary') send(ws, { type: 'error', text: 'send JSON text messages' })
+        return
+      }
+      const parsed = parseClientMessage(message.data)
+      if (parsed.error !== undefined) {
+        send(ws, { type: 'error', text: parsed.error })
+        return
+      }
+      try {
+        if (parsed.type === 'join') join(ws, parsed.nick, parsed.room)
+        else say(ws, parsed.text)
+      } catch (error) {
+        // A database failure (disk full, locked too long): tell the client, let the server log it.
+        send(ws, { type: 'error', text: 'the server could not do that, try again' })
+        throw error
+      }
+      break
+    }
+    case 'error':
+      break
+    case 'close':
+      leave(ws)
+      break
+  }
+}
+
+export default router

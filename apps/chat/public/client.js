@@ -1,0 +1,150 @@
+// The chat page's script: one WebSocket to /ws speaking the JSON protocol, reconnecting (and
+// rejoining) when the connection drops. No framework, no build step.
+/* global document, location */
+
+const $ = (id) => document.getElementById(id)
+const messages = $('messages')
+const joined = { nick: localStorage.getItem('nick') ?? '', room: localStorage.getItem('room') }
+let socket = null
+let inRoom = false
+let retries = 0
+
+$('nick').value = joined.nick
+if (joined.room) $('room').value = joined.room
+
+function connect() {
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`)
+  socket = ws
+  ws.onopen = () => {
+    retries = 0
+    setStatus('online', 'online')
+    // After a reconnect (a server restart), go back where we were.
+    if (inRoom) send({ type: 'join', nick: joined.nick, room: joined.room })
+  }
+  ws.onmessage = (event) => receive(JSON.parse(event.data))
+  ws.onclose = () => {
+    if (socket !== ws) return
+    setStatus('offline', 'reconnecting…')
+    setComposer(false)
+    setTimeout(connect, Math.min(5000, 250 * 2 ** retries++))
+  }
+}
+
+function send(message) {
+  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message))
+}
+
+function receive(message) {
+  switch (message.type) {
+    case 'history':
+      inRoom = true
+      joined.room = message.room
+      joined.nick = message.nick
+      localStorage.setItem('nick', message.nick)
+      localStorage.setItem('room', message.room)
+      $('room-title').textContent = `#${message.room}`
+      document.title = `#${message.room} · mummy chat`
+      messages.replaceChildren()
+      if (message.messages.length > 0) {
+        const count = message.messages.length
+        showNotice(`${count === 1 ? 'the last message' : `the last ${count} messages`}`, 'divider')
+        for (const m of message.messages) showMessage(m)
+      }
+      messages.scrollTop = messages.scrollHeight
+      setComposer(true)
+      break
+    case 'message':
+      showMessage(message)
+      break
+    case 'notice':
+      showNotice(message.text, 'notice')
+      break
+    case 'error':
+      showNotice(message.text, 'error')
+      break
+    case 'members':
+      showMembers(message.nicks)
+      break
+  }
+}
+
+function showMessage({ nick, text, at }) {
+  const item = element('li', 'message')
+  if (nick === joined.nick) item.classList.add('mine')
+  const avatar = element('span', 'avatar', nick.slice(0, 1).toUpperCase())
+  avatar.style.background = colour(nick)
+  const head = element('div', 'meta')
+  head.append(element('strong', 'nick', nick), element('time', 'at', clock(at)))
+  const body = element('div', 'body')
+  body.append(head, element('p', 'text', text))
+  item.append(avatar, body)
+  append(item)
+}
+
+function showNotice(text, kind) {
+  append(element('li', kind, text))
+}
+
+function showMembers(nicks) {
+  const list = $('members')
+  list.replaceChildren(
+    ...nicks.map((nick) => {
+      const item = element('li', '', nick)
+      const dot = element('span', 'dot')
+      dot.style.background = colour(nick)
+      item.prepend(dot)
+      return item
+    }),
+  )
+}
+
+function append(item) {
+  const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40
+  messages.append(item)
+  if (atBottom) messages.scrollTop = messages.scrollHeight
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag)
+  if (className) node.className = className
+  if (text !== undefined) node.textContent = text
+  return node
+}
+
+function colour(nick) {
+  let hash = 0
+  for (const ch of nick) hash = (hash * 31 + ch.codePointAt(0)) | 0
+  return `hsl(${Math.abs(hash) % 360} 55% 48%)`
+}
+
+function clock(at) {
+  return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+}
+
+function setStatus(kind, text) {
+  const status = $('status')
+  status.className = `status ${kind}`
+  status.textContent = text
+}
+
+function setComposer(enabled) {
+  $('text').disabled = !enabled
+  $('send').disabled = !enabled
+  $('text').placeholder = enabled ? `Message #${joined.room}` : 'Join a room to talk'
+  if (enabled) $('text').focus()
+}
+
+$('join').addEventListener('submit', (event) => {
+  event.preventDefault()
+  send({ type: 'join', nick: $('nick').value, room: $('room').value })
+})
+
+$('say').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const text = $('text').value
+  if (text.trim() === '') return
+  send({ type: 'say', text })
+  $('text').value = ''
+})
+
+connect()

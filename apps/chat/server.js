@@ -1,0 +1,24 @@
+// The chat demo's entry point: WebSocket rooms with nicknames and history in SQLite.
+// Run: node apps/chat/server.js (PORT, CHAT_DB, WORKERS), then open http://localhost:8080 in two tabs.
+import { createServer } from '@mummy/server'
+import { openDatabase } from './db.js'
+
+// This file runs on the IO thread only (the handlers are in app.js, loaded by each worker).
+// Connections from an earlier run are gone: forget them before anyone connects.
+const db = openDatabase()
+db.exec('DELETE FROM members')
+db.close()
+
+const server = createServer({
+  app: new URL('./app.js', import.meta.url),
+  workers: Number(process.env.WORKERS ?? 4),
+  maxMessageLen: 8 * 1024,
+})
+await server.listen(Number(process.env.PORT ?? 8080))
+console.log(`Chat on http://localhost:${server.port}`)
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    server.close().then(() => process.exit(0))
+  })
+}

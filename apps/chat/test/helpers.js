@@ -1,0 +1,73 @@
+// Helpers for the demo tests: free ports, servers started as real processes, WebSocket clients.
+import { spawn } from 'node:child_process'
+import net from 'node:net'
+import WebSocket from 'ws'
+
+export async function freePort() {
+  const server = net.createServer()
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Waits until `predicate()` is true (polling), or fails after `ms`. */
+export async function until(predicate, ms = 5000, what = 'condition') {
+  const end = Date.now() + ms
+  while (!(await predicate())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(10)
+  }
+}
+
+/**
+ * Starts `node <script>` with `PORT` set and waits until it answers HTTP. Returns the child
+ * and its output so far; `stop()` kills it (SIGKILL: no graceful shutdown) and waits.
+ */
+export async function startProcess(script, { port, env = {}, path = '/' } = {}) {
+  port ??= await freePort()
+  let output = ''
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout.on('data', (d) => (output += d))
+  child.stderr.on('data', (d) => (output += d))
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}${path}`)
+      break
+    } catch {
+      if (child.exitCode !== null) throw new Error(`${script} exited: ${output}`)
+      if (Date.now() > deadline) throw new Error(`${script} did not start: ${output}`)
+      await sleep(50)
+    }
+  }
+  return {
+    port,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
+/** Opens a WebSocket; `messages` collects what arrives (text as strings, JSON parsed if asked). */
+export function openSocket(url, { json = false, ...options } = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options)
+    const messages = []
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) messages.push(data)
+      else messages.push(json ? JSON.parse(String(data)) : String(data))
+    })
+    ws.once('open', () => resolve({ ws, messages }))
+    ws.once('error', reject)
+  })
+}

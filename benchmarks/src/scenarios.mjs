@@ -1,0 +1,96 @@
+// The five scenarios: what each server must answer (checked byte for byte before any load) and
+// the wrk processes that drive it.
+import {
+  CPU_BLOCKS,
+  HEAVY_BLOCKS,
+  HELLO_BODY,
+  hashWork,
+  makeDocument,
+} from '@mummy/wrk-servers/lib/work.js'
+
+/**
+ * A scenario:
+ * - `checks`: [{ path, headers?, encoding?, expect }] — each server must answer 200 with exactly
+ *   `expect` (after undoing `encoding`, which must be the Content-Encoding sent).
+ * - `loads(options)`: the wrk processes run at the same time for one measurement: [{ role, path,
+ *   connections, threads, headers?, thinkMs? }].
+ * - `latencyOf`: the role whose latency is reported.
+ * - `metric`: 'rps' (higher is better) or 'p99' (the reported role's p99; lower is better) —
+ *   what the chart draws and the ratio column compares.
+ * - `warmup(options)`: loads for the untimed warm-up (defaults to `loads`).
+ */
+export const SCENARIOS = [
+  {
+    name: 'hello',
+    summary: 'GET / → 200 text/plain, 26 bytes',
+    checks: [{ path: '/', expect: HELLO_BODY }],
+    loads: (o) => [{ role: 'all', path: '/', connections: o.connections, threads: o.threads }],
+    latencyOf: 'all',
+    metric: 'rps',
+  },
+  {
+    name: 'sleep10',
+    summary: 'every request takes 10 ms (@mummy: blocking wait; others: async timer)',
+    checks: [{ path: '/', expect: HELLO_BODY }],
+    loads: (o) => [{ role: 'all', path: '/', connections: o.connections, threads: o.threads }],
+    latencyOf: 'all',
+    metric: 'rps',
+  },
+  {
+    name: 'cpu',
+    summary: `every request hashes ${CPU_BLOCKS} KiB with SHA-256 (~1 ms of CPU)`,
+    checks: [{ path: '/', expect: () => hashWork(CPU_BLOCKS) }],
+    loads: (o) => [{ role: 'all', path: '/', connections: o.connections, threads: o.threads }],
+    latencyOf: 'all',
+    metric: 'rps',
+  },
+  {
+    name: 'mixed',
+    summary:
+      '95% of connections GET / (cheap), 5% GET /heavy (~100 ms of CPU); random think time ' +
+      'between requests; latency of the cheap requests',
+    checks: [
+      { path: '/', expect: HELLO_BODY },
+      { path: '/heavy', expect: () => hashWork(HEAVY_BLOCKS) },
+    ],
+    loads: (o) => {
+      const heavy = Math.max(1, Math.round(o.connections * 0.05))
+      return [
+        {
+          role: 'cheap',
+          path: '/',
+          connections: o.connections - heavy,
+          threads: 1,
+          thinkMs: o.thinkMs,
+        },
+        { role: 'heavy', path: '/heavy', connections: heavy, threads: 1, thinkMs: o.thinkMs },
+      ]
+    },
+    warmup: () => [{ role: 'cheap', path: '/', connections: 10, threads: 1 }],
+    latencyOf: 'cheap',
+    metric: 'p99',
+  },
+  {
+    name: 'json',
+    summary: 'GET / with Accept-Encoding: gzip → ~10 KB JSON, stringified and gzipped per request',
+    checks: [
+      {
+        path: '/',
+        headers: { 'accept-encoding': 'gzip' },
+        encoding: 'gzip',
+        expect: () => JSON.stringify(makeDocument()),
+      },
+    ],
+    loads: (o) => [
+      {
+        role: 'all',
+        path: '/',
+        connections: o.connections,
+        threads: o.threads,
+        headers: ['Accept-Encoding: gzip'],
+      },
+    ],
+    latencyOf: 'all',
+    metric: 'rps',
+  },
+]
