@@ -170,17 +170,33 @@ export function publish(
   current().post(['p', topic, kind, toBytes(data), 0])
 }
 
-/** @internal Worker-side channel: commands go to the IO thread, flushed at once. */
+/**
+ * Longest a command may wait in a worker's outbox while a handler keeps running (ms). Commands
+ * are otherwise sent together when the handler returns or awaits: a handler that sends many
+ * messages costs one hand-off, not one per message.
+ */
+const MAX_COMMAND_DELAY_MS = 2
+
+/** @internal Worker-side channel: commands are batched per handler run, never held > 2 ms. */
 export function workerChannel(
   table: StatusTable,
   maxBackpressure: number,
   policy: 'close' | 'drop',
 ): Channel {
   if (!isPoolWorker()) throw new MummyError('ERR_MUMMY_NOT_IN_WORKER', 'not in a worker')
+  let oldest = -1
   return {
     post(message) {
       postToMain(message)
-      flushToMain()
+      const now = performance.now()
+      if (oldest < 0) {
+        oldest = now
+        // The worker's own end-of-turn flush sends it; forget the mark once that has run.
+        setImmediate(() => (oldest = -1))
+      } else if (now - oldest >= MAX_COMMAND_DELAY_MS) {
+        flushToMain()
+        oldest = -1
+      }
     },
     table,
     maxBackpressure,
