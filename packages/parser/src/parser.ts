@@ -1,6 +1,6 @@
 import { HttpParseError, type HttpParseErrorCode } from './errors.js'
 import { resolveLimits, type ParserLimits } from './limits.js'
-import { FIELD_CONTENT, HEX, QDTEXT, TARGET, TOKEN, equalsAsciiLower } from './tables.js'
+import { FIELD_CONTENT, HEX, OWS, QDTEXT, TARGET, TOKEN, equalsAsciiLower } from './tables.js'
 import type { ParserCallbacks, RequestHead } from './types.js'
 
 // Bytes.
@@ -650,11 +650,7 @@ export class RequestParser {
             this.fieldCount++
             mark = i
             this.st = S_FIELD_NAME
-            let j = i + 1
-            const stop = Math.min(len, j + (this.headMax - this.headLen))
-            while (j < stop && TOKEN[buf[j] as number] === 1) j++
-            this.headLen += j - i - 1
-            i = j
+            i = this.skipRun(buf, i + 1, len, TOKEN)
             break
           }
           if (c === CR) {
@@ -678,11 +674,7 @@ export class RequestParser {
         }
         case S_FIELD_NAME: {
           if (TOKEN[c] === 1) {
-            let j = i + 1
-            const stop = Math.min(len, j + (this.headMax - this.headLen))
-            while (j < stop && TOKEN[buf[j] as number] === 1) j++
-            this.headLen += j - i - 1
-            i = j
+            i = this.skipRun(buf, i + 1, len, TOKEN)
             break
           }
           if (c === COLON) {
@@ -696,11 +688,7 @@ export class RequestParser {
               this.fieldKind = classifyField(name)
             }
             this.st = S_FIELD_VALUE_START
-            let j = i + 1
-            const stop = Math.min(len, j + (this.headMax - this.headLen))
-            while (j < stop && ((buf[j] as number) === SP || (buf[j] as number) === HTAB)) j++
-            this.headLen += j - i - 1
-            i = j
+            i = this.skipRun(buf, i + 1, len, OWS)
             break
           }
           return this.fail(
@@ -724,11 +712,7 @@ export class RequestParser {
           if (FIELD_CONTENT[c] === 1) {
             mark = i
             this.st = S_FIELD_VALUE
-            let j = i + 1
-            const stop = Math.min(len, j + (this.headMax - this.headLen))
-            while (j < stop && FIELD_CONTENT[buf[j] as number] === 1) j++
-            this.headLen += j - i - 1
-            i = j
+            i = this.skipRun(buf, i + 1, len, FIELD_CONTENT)
             break
           }
           if (c === LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'field line ends with a bare LF')
@@ -739,11 +723,7 @@ export class RequestParser {
         }
         case S_FIELD_VALUE: {
           if (FIELD_CONTENT[c] === 1) {
-            let j = i + 1
-            const stop = Math.min(len, j + (this.headMax - this.headLen))
-            while (j < stop && FIELD_CONTENT[buf[j] as number] === 1) j++
-            this.headLen += j - i - 1
-            i = j
+            i = this.skipRun(buf, i + 1, len, FIELD_CONTENT)
             break
           }
           if (c === CR) {
@@ -1018,6 +998,19 @@ export class RequestParser {
   }
 
   /** The token `buf[start, end)`, prefixed by the bytes kept from earlier chunks. */
+  /**
+   * Skips the run of bytes of class `table` starting at `from`, without passing the head-size
+   * limit (the caller's next step reports it), and counts them into the head size. Returns
+   * the index of the first byte not skipped.
+   */
+  private skipRun(buf: Buffer, from: number, len: number, table: Readonly<Uint8Array>): number {
+    let j = from
+    const stop = Math.min(len, from + (this.headMax - this.headLen))
+    while (j < stop && table[buf[j] as number] === 1) j++
+    this.headLen += j - from
+    return j
+  }
+
   private take(buf: Buffer, start: number, end: number): string {
     if (this.scratchLen === 0) return latin1(buf, start, end)
     this.appendScratch(buf, start, end)

@@ -60,6 +60,16 @@ export const FIELD_CONTENT: Readonly<Uint8Array> = table(
 )
 
 /**
+ * Optional whitespace (`OWS`, RFC 9110 §5.6.3): SP and HTAB.
+ *
+ * @example
+ * ```ts
+ * OWS[0x20] // 1
+ * ```
+ */
+export const OWS: Readonly<Uint8Array> = table((c) => c === 0x09 || c === 0x20)
+
+/**
  * Bytes allowed inside a quoted-string (`qdtext`, RFC 9110 §5.6.4): HTAB, SP, `!`, `#`–`[`,
  * `]`–`~` and obs-text. `"` and `\` are handled by the caller.
  *
