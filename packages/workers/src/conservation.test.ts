@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from '@jest/globals'
-import type { WorkerPool } from './index.js'
-import { createPool, waitFor, type TestPoolOptions } from './fixtures/harness.js'
+import { describe, expect, it } from '@jest/globals'
+import { waitFor } from './fixtures/harness.js'
+import { usePools } from './test-pools.js'
 
-const pools: WorkerPool[] = []
-function make(options: TestPoolOptions): ReturnType<typeof createPool> {
-  const made = createPool(options)
-  pools.push(made.pool)
-  return made
-}
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((pool) => pool.close({ timeout: 5000 })))
-})
+const make = usePools(5000)
 
 describe('work conservation', () => {
   it('runs 100 jobs on the free workers while two workers are blocked', async () => {

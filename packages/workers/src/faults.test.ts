@@ -1,27 +1,13 @@
 import { rmSync, writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { MummyError } from '@mummy/errors'
-import {
-  getWorkerData,
-  getWorkerIndex,
-  isPoolWorker,
-  postToMain,
-  runWorker,
-  type WorkerPool,
-} from './index.js'
-import { createPool, waitFor, type TestPoolOptions } from './fixtures/harness.js'
+import { getWorkerData, getWorkerIndex, isPoolWorker, postToMain, runWorker } from './index.js'
+import { usePools } from './test-pools.js'
+import { waitFor } from './fixtures/harness.js'
 
-const pools: WorkerPool[] = []
-function make(options: TestPoolOptions): ReturnType<typeof createPool> {
-  const made = createPool(options)
-  pools.push(made.pool)
-  return made
-}
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((pool) => pool.close({ timeout: 1000 })))
-})
+const make = usePools()
 
 describe('faults inside a job', () => {
   it('reports a throwing job with onJobError; the same worker runs the next job', async () => {

@@ -1,19 +1,12 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { MummyError } from '@mummy/errors'
 import { WorkerPool } from './index.js'
-import { createPool, sleep, waitFor, type TestPoolOptions } from './fixtures/harness.js'
+import { usePools } from './test-pools.js'
+import { sleep, waitFor } from './fixtures/harness.js'
 
-const pools: WorkerPool[] = []
-function make(options: TestPoolOptions): ReturnType<typeof createPool> {
-  const made = createPool(options)
-  pools.push(made.pool)
-  return made
-}
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((pool) => pool.close({ timeout: 1000 })))
-})
+const make = usePools()
 
 describe('WorkerPool: jobs and messages', () => {
   it('runs every job and routes each message to its job, before the job is done', async () => {
