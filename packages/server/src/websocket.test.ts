@@ -70,6 +70,22 @@ describe('WebSockets', () => {
     }
   })
 
+  it('reassembles a message the ws client sends in fragments, with and without deflate', async () => {
+    for (const path of ['/ws', '/ws-deflate']) {
+      const { ws, messages } = await open(`${base}${path}`, {
+        perMessageDeflate: path === '/ws-deflate',
+      })
+      await until(() => messages.length >= (path === '/ws' ? 1 : 0))
+      const before = messages.length
+      ws.send('frag-one ', { fin: false })
+      ws.send('frag-two ', { fin: false })
+      ws.send('frag-three', { fin: true })
+      await until(() => messages.length > before)
+      expect(messages[before]).toBe('frag-one frag-two frag-three')
+      ws.close()
+    }
+  })
+
   it('delivers 10,000 messages of one connection in order while another connection blocks 1 s', async () => {
     const slow = await open(`${base}/ws`)
     slow.ws.send('block:1000')
