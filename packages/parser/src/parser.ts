@@ -50,11 +50,9 @@ const S_CHUNK_DATA_LF = 18
 const S_METHOD = 20
 const S_TARGET_START = 21
 const S_TARGET = 22
-const S_VER_H = 23
-const S_VER_T1 = 24
-const S_VER_T2 = 25
-const S_VER_P = 26
-const S_VER_SLASH = 27
+const S_VER_PREFIX = 23 // inside the literal "HTTP/"
+/** The bytes every HTTP-version starts with. */
+const HTTP_SLASH = Buffer.from('HTTP/', 'latin1')
 const S_VER_MAJOR = 28
 const S_VER_DOT = 29
 const S_VER_MINOR = 30
@@ -312,6 +310,8 @@ export class RequestParser {
   // The request being parsed.
   private method = ''
   private target = ''
+  /** Bytes of "HTTP/" matched so far. */
+  private verPos = 0
   private versionMajor = 0
   private versionMinor = 0
   private headers: string[] = []
@@ -563,7 +563,8 @@ export class RequestParser {
                 `request-target form not allowed for ${this.method}`,
               )
             }
-            this.st = S_VER_H
+            this.st = S_VER_PREFIX
+            this.verPos = 0
             i++
             break
           }
@@ -575,29 +576,9 @@ export class RequestParser {
             `invalid byte ${hexByte(c)} in request-target`,
           )
         }
-        case S_VER_H:
-          if (c !== 0x48) return this.failVersion()
-          this.st = S_VER_T1
-          i++
-          break
-        case S_VER_T1:
-          if (c !== 0x54) return this.failVersion()
-          this.st = S_VER_T2
-          i++
-          break
-        case S_VER_T2:
-          if (c !== 0x54) return this.failVersion()
-          this.st = S_VER_P
-          i++
-          break
-        case S_VER_P:
-          if (c !== 0x50) return this.failVersion()
-          this.st = S_VER_SLASH
-          i++
-          break
-        case S_VER_SLASH:
-          if (c !== SLASH) return this.failVersion()
-          this.st = S_VER_MAJOR
+        case S_VER_PREFIX:
+          if (c !== (HTTP_SLASH[this.verPos] as number)) return this.failVersion()
+          if (++this.verPos === HTTP_SLASH.length) this.st = S_VER_MAJOR
           i++
           break
         case S_VER_MAJOR:
