@@ -10,6 +10,7 @@ const server = createServer({
   app: new URL('./hello-mummy.app.js', import.meta.url),
   workers: workers(1),
   logHandler: quietLog,
+  ...(process.env.TRANSPORT ? { transport: process.env.TRANSPORT } : {}),
 })
 await server.listen(PORT, HOST)
 console.log(`@mummy/server listening on ${HOST}:${PORT} with ${server.workers} workers`)

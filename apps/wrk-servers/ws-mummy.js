@@ -20,6 +20,7 @@ const server = createServer(router, {
   workers: Number(process.env.WORKERS ?? 2),
   logHandler: () => {},
   maxBackpressure: 64 * 1024 * 1024,
+  ...(process.env.TRANSPORT ? { transport: process.env.TRANSPORT } : {}),
 })
 await server.listen(Number(process.env.PORT ?? 9400), '127.0.0.1')
 if (isMainThread) process.stdout.write(`ready ${server.port}\n`)

@@ -10,6 +10,7 @@ export {
   type Transport,
   type TransportOptions,
   type TransportRequest,
+  type TransportWebSocket,
 } from './transport.js'
 export { TimerWheel, type WheelEntry } from './timer-wheel.js'
 export { httpDate } from './http-date.js'
@@ -24,3 +25,9 @@ export {
   type BackpressurePolicy,
   type InboundKind,
 } from './websocket.js'
+export {
+  UwsTransport,
+  loadUws,
+  type UwsTransportOptions,
+  type UwsWebSocketOptions,
+} from './uws-transport.js'

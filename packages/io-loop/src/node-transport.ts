@@ -12,13 +12,19 @@ import { RequestParser, type ParserCallbacks, type RequestHead } from '@mummy/pa
 import { httpDate } from './http-date.js'
 import { STATUS_TEXT, isBodylessStatus, statusLine } from './status.js'
 import { TimerWheel, type WheelEntry } from './timer-wheel.js'
-import { WebSocketConnection, type WebSocketEvents, type WebSocketSettings } from './websocket.js'
+import {
+  TopicTable,
+  WebSocketConnection,
+  type WebSocketEvents,
+  type WebSocketSettings,
+} from './websocket.js'
 import {
   DEFAULT_TRANSPORT_OPTIONS,
   type ResponseWriter,
   type Transport,
   type TransportOptions,
   type TransportRequest,
+  type TransportWebSocket,
 } from './transport.js'
 
 const EMPTY = Buffer.alloc(0)
@@ -72,7 +78,19 @@ class Slot implements ResponseWriter {
     this.status = 101
     this.body = head
     const conn = this.conn
-    this.ws = new WebSocketConnection(id, conn.socket, settings, events, () => conn.touch())
+    const topics = conn.transport.topics
+    // Subscriptions end with the connection.
+    const withTopics: WebSocketEvents = {
+      onOpen: (ws) => events.onOpen(ws),
+      onMessage: (ws, kind, data) => events.onMessage(ws, kind, data),
+      onError: (ws, code, message, closeCode) => events.onError(ws, code, message, closeCode),
+      onClose: (ws, code, reason) => {
+        topics.removeAll(ws as WebSocketConnection)
+        events.onClose(ws, code, reason)
+      },
+      onDrain: (ws) => events.onDrain?.(ws),
+    }
+    this.ws = new WebSocketConnection(id, conn.socket, settings, withTopics, () => conn.touch())
     this.conn.flush()
     return this.ws
   }
@@ -234,6 +252,13 @@ class Connection implements ParserCallbacks, WheelEntry {
       // A new request began after the last one completed inside this chunk.
       this.phase = Phase.Head
       this.requestStart = this.lastRead
+    }
+    // Set by a handler that accepted the upgrade while the request was being parsed (inline
+    // mode): the connection already speaks WebSocket, and the rest of this chunk is frames.
+    const switched = this.ws as WebSocketConnection | null
+    if (switched !== null) {
+      if (n < chunk.length) switched.feed(chunk.subarray(n))
+      return
     }
     if (this.parser.upgraded) {
       // Bytes after an upgrade request belong to the next protocol (if the handler accepts it).
@@ -534,6 +559,8 @@ export class NodeTransport implements Transport {
   readonly options: TransportOptions
   /** The timer wheel all of this transport's timeouts hang off. */
   readonly wheel = new TimerWheel(250)
+  /** Pub/sub: topic → subscribed WebSocket connections. */
+  readonly topics = new TopicTable()
   /** `true` once {@link close} was called. */
   closing = false
   readonly #server: net.Server
@@ -607,6 +634,23 @@ export class NodeTransport implements Transport {
       if (this.#conns.size === 0) done()
     })
     return this.#closed
+  }
+
+  subscribe(ws: TransportWebSocket, topic: string): boolean {
+    return this.topics.subscribe(ws as WebSocketConnection, topic)
+  }
+
+  unsubscribe(ws: TransportWebSocket, topic: string): boolean {
+    return this.topics.unsubscribe(ws as WebSocketConnection, topic)
+  }
+
+  publish(
+    topic: string,
+    kind: 'text' | 'binary',
+    data: Uint8Array,
+    except?: TransportWebSocket,
+  ): number {
+    return this.topics.publish(topic, kind, data, except as WebSocketConnection | undefined)
   }
 
   #accept(socket: net.Socket): void {

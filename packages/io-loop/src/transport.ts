@@ -1,11 +1,11 @@
 /**
- * The contract between the IO thread's transports (node:net today, uWebSockets.js later)
- * and the server that sits on them. A transport accepts connections, parses requests,
+ * The contract between the IO thread's transports (node:net, uWebSockets.js) and the server
+ * that sits on them. A transport accepts connections, parses requests,
  * enforces limits and timeouts, and writes responses in order; it never runs user code
  * itself — it hands each complete request to {@link TransportOptions.onRequest}.
  */
 
-import type { WebSocketConnection, WebSocketEvents, WebSocketSettings } from './websocket.js'
+import type { SendStatus, WebSocketEvents, WebSocketSettings } from './websocket.js'
 
 /** A fully received request, as a transport hands it over. */
 export interface TransportRequest {
@@ -54,11 +54,35 @@ export interface ResponseWriter {
     id: number,
     settings: WebSocketSettings,
     events: WebSocketEvents,
-  ): WebSocketConnection | null
+  ): TransportWebSocket | null
   /** `true` once the connection has gone (the response can no longer be delivered). */
   readonly closed: boolean
   /** `true` once `end` was called. */
   readonly ended: boolean
+}
+
+/**
+ * A WebSocket connection as the server sees it, whatever the transport. Owned by the IO
+ * thread; valid until {@link WebSocketEvents.onClose} was called for it (after that every
+ * method is a no-op and `send` returns `'dropped'`).
+ */
+export interface TransportWebSocket {
+  /** The id the server gave this connection at upgrade. */
+  readonly id: number
+  /** `true` once the connection is gone. */
+  readonly closed: boolean
+  /** Bytes written but not yet taken by the kernel. */
+  readonly bufferedAmount: number
+  /** Sends one message (queued in order when the connection is not open yet). */
+  send(kind: 'text' | 'binary', data: Uint8Array): SendStatus
+  /** Starts the close handshake with `code` and `reason`. */
+  close(code?: number, reason?: string): void
+  /** Drops the connection at once, without a close handshake. */
+  terminate(): void
+  /** Stops delivering inbound messages until {@link resume} (calls nest). */
+  pause(): void
+  /** Undoes one {@link pause}. */
+  resume(): void
 }
 
 /** Limits, timeouts and callbacks every transport accepts. All times are in ms. */
@@ -111,4 +135,18 @@ export interface Transport {
   readonly connections: number
   /** The bound port, or 0 before `listen` resolves. */
   readonly port: number
+  /** Subscribes `ws` to `topic` (kept until unsubscribed or closed); `false` if it already was. */
+  subscribe(ws: TransportWebSocket, topic: string): boolean
+  /** Unsubscribes `ws` from `topic`; `false` if it was not subscribed. */
+  unsubscribe(ws: TransportWebSocket, topic: string): boolean
+  /**
+   * Writes a message to every WebSocket subscribed to `topic` except `except`, framed once.
+   * Returns how many subscribers it went to.
+   */
+  publish(
+    topic: string,
+    kind: 'text' | 'binary',
+    data: Uint8Array,
+    except?: TransportWebSocket,
+  ): number
 }

@@ -5,6 +5,7 @@
  * `maxBackpressure`. User code never runs here: events go to {@link WebSocketEvents}.
  */
 import type net from 'node:net'
+import type { TransportWebSocket } from './transport.js'
 import {
   CloseCode,
   FrameReceiver,
@@ -51,15 +52,15 @@ export type InboundKind = 'text' | 'binary' | 'ping' | 'pong'
 /** Where a connection's events go (the server hands them to the worker pool). */
 export interface WebSocketEvents {
   /** The 101 was written: the connection is open. */
-  onOpen(ws: WebSocketConnection): void
+  onOpen(ws: TransportWebSocket): void
   /** A message or control frame arrived. `data` is the caller's to keep. */
-  onMessage(ws: WebSocketConnection, kind: InboundKind, data: Buffer): void
+  onMessage(ws: TransportWebSocket, kind: InboundKind, data: Buffer): void
   /** The peer broke the protocol (the connection is being closed with `closeCode`). */
-  onError(ws: WebSocketConnection, code: string, message: string, closeCode: number): void
+  onError(ws: TransportWebSocket, code: string, message: string, closeCode: number): void
   /** The connection is gone; called exactly once. `code` 1006 when it ended without a close frame. */
-  onClose(ws: WebSocketConnection, code: number, reason: string): void
+  onClose(ws: TransportWebSocket, code: number, reason: string): void
   /** Everything written so far was taken by the kernel. */
-  onDrain?(ws: WebSocketConnection): void
+  onDrain?(ws: TransportWebSocket): void
 }
 
 /** Time the peer gets to answer our close frame before the socket is destroyed. */
@@ -69,7 +70,7 @@ const CLOSE_TIMEOUT = 5_000
  * One WebSocket connection. Created by the transport when a handler accepted an upgrade;
  * owned by the IO thread.
  */
-export class WebSocketConnection implements ReceiverCallbacks {
+export class WebSocketConnection implements ReceiverCallbacks, TransportWebSocket {
   /** The id the server gave this connection (stable for its lifetime). */
   readonly id: number
   /** Topics this connection is subscribed to (maintained by {@link TopicTable}). */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { exchange } from '@mummy/test-kit'
 import net from 'node:net'
 import { createServer, type Server } from './index.js'
+import { TRANSPORTS } from './fixtures/transports.js'
 
 const APP = new URL('./fixtures/app.js', import.meta.url)
 const H = 'Host: x\r\n'
@@ -233,13 +234,61 @@ const cases: Case[] = [
   },
 ]
 
-describe('bad input', () => {
+/**
+ * Measured behaviour of the uWebSockets.js transport (uWebSockets.js 20.30) where it differs
+ * from the specified answer; the io-loop README lists the same. It never hands these heads to
+ * the server: it waits for more bytes until its own idle timeout closes the connection.
+ */
+const UWS_UNANSWERED = new Set([
+  'space before colon',
+  'leading space on a header line (obs-fold)',
+  'obs-fold with tab',
+  'TE in HTTP/1.0',
+  'chunk size not hex',
+  'bare CR in a header value',
+  'bare LF line endings',
+  'bare LF after a header',
+  'NUL in a header value',
+  'control char in a header name',
+  'header line without colon',
+  'space in the target',
+  'two spaces after the method',
+  'lowercase http version',
+  'trailing space after the version',
+  'HTTP/2.0',
+  'HTTP/1.2',
+  'HTTP/1 (no minor)',
+  'HTTP/0.9 request line',
+  'target not origin-form',
+  'missing Host on HTTP/1.1',
+  'too many headers',
+])
+/** Answered, but with another refusal than the node transport's. */
+const UWS_STATUS: Record<string, number> = {
+  // uWebSockets.js hands the value over decoded as UTF-8: not `chunked`, so 501, not 400.
+  'TE with Kelvin sign': 501,
+}
+/** uWebSockets.js accepts these (its chunked decoder is lenient; it drops an empty field name). */
+const UWS_LENIENT = new Set([
+  'chunk size empty',
+  'chunk size leading space',
+  'chunk data without CRLF',
+  'empty header name',
+])
+
+describe.each(TRANSPORTS)('bad input (%s transport)', (transport) => {
   let server: Server
   let port: number
   let keeper: net.Socket
   let keeperAnswers = 0
   beforeAll(async () => {
-    server = createServer({ app: APP, workers: 2, maxBodyLen: 1024, logHandler: () => {} })
+    server = createServer({
+      transport,
+      app: APP,
+      workers: 2,
+      maxBodyLen: 1024,
+      logHandler: () => {},
+    })
     await server.listen(0, '127.0.0.1')
     port = server.port
     // A well-behaved client on its own keep-alive connection, asking all along.
@@ -261,10 +310,23 @@ describe('bad input', () => {
     it(`${c.name} → ${c.status} and close`, async () => {
       const before = keeperAnswers
       keeper.write('GET /fast HTTP/1.1\r\nHost: x\r\n\r\n')
-      const { responses, closed } = await exchange(port, c.bytes, { timeout: 3000 })
-      expect(responses.map((r) => r.status)).toEqual([c.status])
-      expect(responses[0]?.headers['connection']).toBe('close')
-      expect(closed).toBe(true)
+      const uws = transport === 'uws'
+      const unanswered = uws && UWS_UNANSWERED.has(c.name)
+      const { responses, closed } = await exchange(port, c.bytes, {
+        timeout: unanswered ? 300 : 3000,
+      })
+      if (unanswered) expect(responses).toEqual([])
+      else if (uws && UWS_LENIENT.has(c.name)) expect(responses.map((r) => r.status)).toEqual([200])
+      else if (uws && responses.length === 0) {
+        // uWebSockets.js refused it itself: a close without an answer.
+        expect(closed).toBe(true)
+      } else {
+        expect(responses.map((r) => r.status)).toEqual([
+          (uws ? UWS_STATUS[c.name] : undefined) ?? c.status,
+        ])
+        expect(responses[0]?.headers['connection']).toBe('close')
+        expect(closed).toBe(true)
+      }
       // The well-formed client on another connection was served meanwhile.
       const until = Date.now() + 2000
       while (keeperAnswers === before && Date.now() < until)
@@ -274,14 +336,18 @@ describe('bad input', () => {
   }
 
   it('a `__proto__` header is just a header', async () => {
+    // uWebSockets.js does not accept `_` in a field name (it waits for its idle timeout), so
+    // there the prototype-named header is `constructor` alone.
+    const proto = transport === 'node' ? '__proto__: polluted\r\n' : ''
     const { responses } = await exchange(
       port,
-      `GET /inspect/x HTTP/1.1\r\n${H}__proto__: polluted\r\nconstructor: c\r\n\r\n`,
+      `GET /inspect/x HTTP/1.1\r\n${H}${proto}constructor: c\r\n\r\n`,
       { responses: 1 },
     )
     expect(responses[0]?.status).toBe(200)
     const info = JSON.parse(responses[0]!.body.toString()) as { headers: Record<string, string> }
-    expect(info.headers['__proto__']).toBe('polluted')
+    if (proto !== '') expect(info.headers['__proto__']).toBe('polluted')
+    expect(info.headers['constructor']).toBe('c')
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
@@ -289,9 +355,15 @@ describe('bad input', () => {
     const { responses, closed } = await exchange(
       port,
       Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]),
+      { timeout: transport === 'node' ? 3000 : 300 },
     )
-    expect(responses[0]?.status).toBe(400)
-    expect(closed).toBe(true)
+    if (transport === 'node') {
+      expect(responses[0]?.status).toBe(400)
+      expect(closed).toBe(true)
+    } else {
+      // uWebSockets.js waits for a request line that never comes (its idle timeout ends it).
+      expect(responses).toEqual([])
+    }
   })
 
   it('a client that sends half a request and hangs up costs nothing', async () => {

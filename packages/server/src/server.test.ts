@@ -3,6 +3,7 @@ import { exchange, get, sleep, waitFor } from '@mummy/test-kit'
 import net from 'node:net'
 import zlib from 'node:zlib'
 import { createServer, type Server } from './index.js'
+import { TRANSPORTS } from './fixtures/transports.js'
 import type { LogLevel } from './log.js'
 
 const APP = new URL('./fixtures/app.js', import.meta.url)
@@ -17,11 +18,12 @@ async function fetchText(
   return { status: res.status, body: await res.text(), headers: res.headers }
 }
 
-describe('server on 4 workers', () => {
+describe.each(TRANSPORTS)('server on 4 workers (%s transport)', (transport) => {
   let server: Server
   let port: number
   beforeAll(async () => {
     server = createServer({
+      transport,
       app: APP,
       workers: 4,
       handlerTimeout: 3000,
@@ -83,10 +85,15 @@ describe('server on 4 workers', () => {
   })
 
   it('serves HEAD from GET routes with the headers and no body', async () => {
-    const { responses } = await exchange(port, 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\n' + get('/'), {
-      responses: 2,
+    // A GET pipelined behind the HEAD shows no body bytes were sent; uWebSockets.js closes a
+    // connection that pipelines behind a pending answer, so there the GET goes alone after.
+    const pipelined = transport === 'node'
+    const head = 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\n'
+    const { responses } = await exchange(port, pipelined ? head + get('/') : head, {
+      responses: pipelined ? 2 : 1,
       head: [true],
     })
+    if (!pipelined) responses.push(...(await exchange(port, get('/'))).responses)
     expect(responses[0]?.status).toBe(200)
     expect(responses[0]?.headers['content-length']).toBe('13')
     expect(responses[0]?.body.length).toBe(0)
@@ -168,11 +175,11 @@ describe('server on 4 workers', () => {
   })
 })
 
-describe('compression', () => {
+describe.each(TRANSPORTS)('compression (%s transport)', (transport) => {
   let server: Server
   let port: number
   beforeAll(async () => {
-    server = createServer({ app: APP, workers: 1 })
+    server = createServer({ transport, app: APP, workers: 1 })
     await server.listen(0, '127.0.0.1')
     port = server.port
   })
@@ -214,16 +221,19 @@ describe('compression', () => {
   })
 })
 
-describe('inline mode and close()', () => {
+describe.each(TRANSPORTS)('inline mode and close() (%s transport)', (transport) => {
   it('workers: 0 answers on the IO thread', async () => {
-    const server = createServer((request) => request.respond(200, {}, 'inline'), { workers: 0 })
+    const server = createServer((request) => request.respond(200, {}, 'inline'), {
+      workers: 0,
+      transport,
+    })
     await server.listen(0, '127.0.0.1')
     expect((await fetchText(server.port, '/')).body).toBe('inline')
     await server.close()
   })
 
   it('close() under load: in-flight requests complete, then new connections are refused', async () => {
-    const server = createServer({ app: APP, workers: 2, logHandler: () => {} })
+    const server = createServer({ transport, app: APP, workers: 2, logHandler: () => {} })
     await server.listen(0, '127.0.0.1')
     const port = server.port
     const inflight = Array.from({ length: 20 }, (_, i) =>

@@ -6,11 +6,13 @@ import {
   DEFAULT_TRANSPORT_OPTIONS,
   DEFAULT_WEBSOCKET_SETTINGS,
   NodeTransport,
-  TopicTable,
+  UwsTransport,
+  loadUws,
+  type Transport,
   type ResponseWriter,
   type TransportOptions,
   type TransportRequest,
-  type WebSocketConnection,
+  type TransportWebSocket,
   type WebSocketEvents,
   type WebSocketSettings,
 } from '@mummy/io-loop'
@@ -65,7 +67,12 @@ export interface ServerOptions {
   compression?: boolean | Partial<CompressionOptions>
   /** Where log lines go. Default: `consoleLogHandler('info')` (stderr). */
   logHandler?: LogHandler
-  /** Transport: only `'node'` ships in this version; `'auto'` picks it. Default `'auto'`. */
+  /**
+   * Transport: `'node'` (node:net + `@mummy/parser`: the conformant one), `'uws'`
+   * (uWebSockets.js; fails with `ERR_MUMMY_TRANSPORT_UNAVAILABLE` where its native build does
+   * not load) or `'auto'` (uWebSockets.js where it loads, else node). Default `'node'`. See
+   * the `@mummy/io-loop` README for what uWebSockets.js decides differently.
+   */
   transport?: 'node' | 'uws' | 'auto'
   /** Per-worker V8 limits; a worker exceeding them dies, its requests get 503, it is replaced. */
   resourceLimits?: ResourceLimits
@@ -87,7 +94,7 @@ export interface ServerOptions {
 interface WsRecord {
   /** The request's writer until the upgrade is accepted. */
   res: ResponseWriter | null
-  conn: WebSocketConnection | null
+  conn: TransportWebSocket | null
   /** Commands that arrived before the upgrade did (another worker was faster). */
   early: WorkerMessage[] | null
   /** Event jobs submitted and not finished: reading pauses above a bound. */
@@ -147,7 +154,7 @@ export class Server {
   readonly #log: LogHandler
   readonly #compression: CompressionOptions
   readonly #inert: boolean
-  #transport: NodeTransport | null = null
+  #transport: Transport | null = null
   #pool: WorkerPool | null = null
   #pending = new Map<number, ResponseWriter>()
   /** Job id → WebSocket id, for upgrade-capable requests. */
@@ -156,7 +163,6 @@ export class Server {
   #eventJobs = new Map<number, [number, number]>()
   readonly #table = new StatusTable()
   readonly #sockets = new Map<number, WsRecord>()
-  readonly #topics = new TopicTable()
   #wsSettings: WebSocketSettings | null = null
   #inline: Handler | null = null
   #inlineWs: WebSocketHandler | null = null
@@ -194,12 +200,6 @@ export class Server {
 
   async #start(port: number, host: string | undefined): Promise<void> {
     const o = this.#options
-    if (o.transport === 'uws') {
-      throw new MummyError(
-        'ERR_MUMMY_TRANSPORT_UNAVAILABLE',
-        "the 'uws' transport is not available in this version; use 'node' or 'auto'",
-      )
-    }
     const workers = o.workers ?? defaultWorkers()
     if (!Number.isInteger(workers) || workers < 0)
       throw new MummyError(
@@ -207,13 +207,16 @@ export class Server {
         `workers must be an integer >= 0, got ${String(workers)}`,
       )
     if (workers === 0) {
-      this.#inline =
+      const app =
         o.app !== undefined
-          ? toHandler(
-              ((await import(toURLString(o.app))) as Record<string, unknown>).default,
-              'the app module default export',
-            )
-          : this.#handler
+          ? ((await import(toURLString(o.app))) as Record<string, unknown>)
+          : undefined
+      this.#inline =
+        app !== undefined ? toHandler(app.default, 'the app module default export') : this.#handler
+      const ws = app !== undefined ? app.websocketHandler : o.websocketHandler
+      if (ws !== undefined && typeof ws !== 'function')
+        throw new MummyError('ERR_MUMMY_INVALID_HANDLER', 'websocketHandler must be a function')
+      this.#inlineWs = (ws as WebSocketHandler | undefined) ?? null
       if (this.#inline === null)
         throw new MummyError('ERR_MUMMY_INVALID_HANDLER', 'no handler given')
     } else {
@@ -282,7 +285,19 @@ export class Server {
       maxBackpressure: this.#wsSettings.maxBackpressure,
       policy: this.#wsSettings.backpressurePolicy,
     })
-    this.#transport = new NodeTransport(transportOptions)
+    const kind = o.transport ?? 'node'
+    if (kind !== 'node' && kind !== 'uws' && kind !== 'auto')
+      throw new MummyError(
+        'ERR_MUMMY_INVALID_OPTION',
+        `transport must be 'node', 'uws' or 'auto', got ${String(kind)}`,
+      )
+    this.#transport =
+      kind === 'uws' || (kind === 'auto' && loadUws().available)
+        ? new UwsTransport({
+            ...transportOptions,
+            websocket: this.#wsSettings,
+          })
+        : new NodeTransport(transportOptions)
     try {
       await this.#transport.listen(port, host)
     } catch (err) {
@@ -368,7 +383,7 @@ export class Server {
       case 'p': {
         const except =
           message[4] === 0 ? undefined : (this.#sockets.get(message[4])?.conn ?? undefined)
-        this.#topics.publish(message[1], message[2], message[3], except)
+        this.#transport?.publish(message[1], message[2], message[3], except)
         return
       }
       default:
@@ -396,10 +411,10 @@ export class Server {
         conn.close(message[2], message[3])
         break
       case 'S':
-        this.#topics.subscribe(conn, message[2])
+        this.#transport!.subscribe(conn, message[2])
         break
       case 'U':
-        this.#topics.unsubscribe(conn, message[2])
+        this.#transport!.unsubscribe(conn, message[2])
         break
     }
   }
@@ -463,7 +478,6 @@ export class Server {
     onMessage: (ws, kind, data) => this.#submitEvent(ws.id, ['message', kind, exact(data)]),
     onError: (ws, code, message) => this.#submitEvent(ws.id, ['error', code, message]),
     onClose: (ws, code, reason) => {
-      this.#topics.removeAll(ws)
       this.#table.release(ws.id)
       const record = this.#sockets.get(ws.id)
       if (record !== undefined) record.closed = true
@@ -538,7 +552,10 @@ export class Server {
     data: string | Uint8Array,
     kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary',
   ): number {
-    return this.#topics.publish(topic, kind, typeof data === 'string' ? Buffer.from(data) : data)
+    return (
+      this.#transport?.publish(topic, kind, typeof data === 'string' ? Buffer.from(data) : data) ??
+      0
+    )
   }
 
   #fail(jobId: number, status: number, why: string, close = false): void {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { exchange } from '@mummy/test-kit'
 import WebSocketClient from 'ws'
 import { createServer, type Server } from './index.js'
+import { TRANSPORTS } from './fixtures/transports.js'
 
 const APP = new URL('./fixtures/app.js', import.meta.url)
 
@@ -29,11 +30,12 @@ async function until(predicate: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-describe('WebSockets', () => {
+describe.each(TRANSPORTS)('WebSockets (%s transport)', (transport) => {
   let server: Server
   let base: string
   beforeAll(async () => {
     server = createServer({
+      transport,
       app: APP,
       workers: 4,
       maxMessageLen: 17 * 1024 * 1024,

@@ -5,6 +5,7 @@ import { rawWebSocket, sleep, waitFor, type RawWebSocket } from '@mummy/test-kit
 import WebSocketClient from 'ws'
 import zlib from 'node:zlib'
 import { createServer, type Server } from './index.js'
+import { TRANSPORTS } from './fixtures/transports.js'
 
 const APP = new URL('./fixtures/app.js', import.meta.url)
 const TEXT = 1
@@ -13,14 +14,14 @@ const CONT = 0
 const PING = 9
 const CLOSE = 8
 
-describe('hostile WebSocket peers', () => {
+describe.each(TRANSPORTS)('hostile WebSocket peers (%s transport)', (transport) => {
   let server: Server
   let port: number
   let good: WebSocketClient
   let goodReplies = 0
 
   beforeAll(async () => {
-    server = createServer({ app: APP, workers: 2, logHandler: () => {} })
+    server = createServer({ transport, app: APP, workers: 2, logHandler: () => {} })
     await server.listen(0, '127.0.0.1')
     port = server.port
     good = new WebSocketClient(`ws://127.0.0.1:${port}/ws`)
@@ -41,9 +42,14 @@ describe('hostile WebSocket peers', () => {
     await waitFor(() => goodReplies > before, 5000, 'the good client to be answered')
   }
 
+  /**
+   * The peer is closed with `code`. uWebSockets.js fails a connection by dropping it without a
+   * close frame (RFC 6455 §7.1.7 makes the frame a SHOULD), so there a drop counts too.
+   */
   async function expectClose(ws: RawWebSocket, code: number): Promise<void> {
     await Promise.race([ws.closed, sleep(5000)])
-    expect(ws.closeCode()).toBe(code)
+    if (transport === 'node') expect(ws.closeCode()).toBe(code)
+    else expect([code, null]).toContain(ws.closeCode())
     expect(ws.isClosed()).toBe(true)
     await othersStillServed()
   }
@@ -51,7 +57,18 @@ describe('hostile WebSocket peers', () => {
   it('unmasked client frame → 1002', async () => {
     const ws = await rawWebSocket(port, '/ws')
     ws.send(TEXT, Buffer.from('hi'), { mask: false })
-    await expectClose(ws, 1002)
+    if (transport === 'node') await expectClose(ws, 1002)
+    else {
+      // Documented deviation: uWebSockets.js does not check the mask bit; it reads the next
+      // four bytes as the mask key and waits for them (the idle timeout ends such a peer).
+      // What must hold: nothing reached the handler, and everyone else is served.
+      await sleep(200)
+      expect(ws.isClosed()).toBe(false)
+      // The app greets on open and echoes what it gets: only the greeting may be here.
+      expect(ws.frames.map((f) => f.payload.toString())).toEqual(['welcome'])
+      await othersStillServed()
+      ws.socket.destroy()
+    }
   })
 
   it('reserved opcodes (3, 0xB) → 1002', async () => {
@@ -94,7 +111,14 @@ describe('hostile WebSocket peers', () => {
     await expectClose(a, 1007)
     const b = await rawWebSocket(port, '/ws')
     b.send(CLOSE, Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.from([0xff, 0xfe])]))
-    await expectClose(b, 1007)
+    if (transport === 'node') await expectClose(b, 1007)
+    else {
+      // Documented deviation: uWebSockets.js answers a close frame whose reason is not UTF-8
+      // with 1005 instead of failing the connection with 1007. The connection still ends.
+      await Promise.race([b.closed, sleep(5000)])
+      expect(b.isClosed()).toBe(true)
+      await othersStillServed()
+    }
   })
 
   it('a ping over 125 bytes → 1002; a fragmented ping → 1002', async () => {

@@ -2,6 +2,7 @@
 // code, or 1000), ignores everything after it, rejects bad close frames with 1002 (1007 for a
 // reason that is not UTF-8) and closes TCP itself.
 import { describe } from '@jest/globals'
+import { TRANSPORTS } from '../fixtures/transports.js'
 import { Op, repeatTo } from './client.js'
 import { Code, autobahnSuite, ev, type CaseRun, type ExpectedClose } from './harness.js'
 
@@ -27,8 +28,8 @@ function informational(t: CaseRun): void {
   }
 }
 
-describe('Autobahn 7: close handling', () => {
-  const suite = autobahnSuite()
+describe.each(TRANSPORTS)('Autobahn 7: close handling (%s transport)', (transport) => {
+  const suite = autobahnSuite(transport)
 
   suite.case('7.1.1', 'Send a message followed by a close frame', async (t) => {
     wrongCodeFails(t)

@@ -4,6 +4,7 @@
 // 12.x use Autobahn's default offer on four data sets; 13.x vary the offer. Autobahn sends
 // 1000 messages per case; here at most 250 and at most 2 MiB of payload (at least 16) per case.
 import { describe } from '@jest/globals'
+import { TRANSPORTS } from '../fixtures/transports.js'
 import { Code, autobahnSuite, type CaseRun } from './harness.js'
 import { compressionTestData, type TestData } from './testdata.js'
 
@@ -103,8 +104,8 @@ function offer(o: { noContext?: boolean; maxWindowBits?: number } = {}): string 
   return s
 }
 
-describe('Autobahn 12 and 13: permessage-deflate', () => {
-  const suite = autobahnSuite()
+describe.each(TRANSPORTS)('Autobahn 12 and 13: permessage-deflate (%s transport)', (transport) => {
+  const suite = autobahnSuite(transport)
   const data = compressionTestData()
 
   // 12.x: the default offer, four data sets, a spread of sizes and auto-fragment sizes.

@@ -3,6 +3,7 @@
 // came back decides OK / NON-STRICT / INFORMATIONAL / UNIMPLEMENTED or FAILED.
 import { afterAll, beforeAll, expect, it } from '@jest/globals'
 import { createServer, type Server } from '../index.js'
+import type { TransportName } from '../fixtures/transports.js'
 import {
   RawClient,
   closePayload,
@@ -377,7 +378,7 @@ export type CaseBody = (t: CaseRun) => Promise<void> | void
  * suite.summary('2')
  * ```
  */
-export function autobahnSuite(): {
+export function autobahnSuite(transport: TransportName = 'node'): {
   case: (id: string, description: string, body: CaseBody, options?: CaseOptions) => void
   summary: (...sections: string[]) => void
   port: () => number
@@ -386,6 +387,7 @@ export function autobahnSuite(): {
   const tally = new Tally()
   beforeAll(async () => {
     server = createServer({
+      transport,
       app: new URL('../fixtures/echo-app.js', import.meta.url),
       workers: 4,
       maxMessageLen: 16 * 1024 * 1024,
@@ -424,9 +426,8 @@ export function autobahnSuite(): {
         it(`section ${section}: no case FAILED`, () => {
           // AUTOBAHN_VERBOSE=1 lists every case with its verdicts.
           const verbose = process.env.AUTOBAHN_VERBOSE === '1'
-          console.log(
-            verbose ? `${tally.line(section)}\n${tally.details(section)}` : tally.line(section),
-          )
+          const line = `[${transport}] ${tally.line(section)}`
+          console.log(verbose ? `${line}\n${tally.details(section)}` : line)
           expect(tally.counts(section).FAILED).toBe(0)
         })
       }

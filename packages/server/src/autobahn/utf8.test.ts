@@ -2,6 +2,7 @@
 // text fails the connection with 1007 — at once when the bad byte arrives (OK) or only at the
 // end of the message (NON-STRICT).
 import { describe } from '@jest/globals'
+import { TRANSPORTS } from '../fixtures/transports.js'
 import { Op, encodeFrame } from './client.js'
 import { Code, autobahnSuite, ev, type CaseRun, type ExpectedClose } from './harness.js'
 import { utf8TestSequences } from './utf8-sequences.js'
@@ -65,8 +66,8 @@ async function failFast(t: CaseRun, parts: Buffer[], frames: boolean): Promise<v
   await t.killAfter(1)
 }
 
-describe('Autobahn 6: UTF-8 handling', () => {
-  const suite = autobahnSuite()
+describe.each(TRANSPORTS)('Autobahn 6: UTF-8 handling (%s transport)', (transport) => {
+  const suite = autobahnSuite(transport)
 
   suite.case('6.1.1', 'Send text message of length 0', async (t) => {
     t.expected.OK = [ev.text('')]

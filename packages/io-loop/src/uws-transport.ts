@@ -1,0 +1,627 @@
+/**
+ * The uWebSockets.js transport: sockets, HTTP parsing and WebSocket framing by
+ * uWebSockets.js's native core, under the same {@link Transport} contract as the node:net
+ * transport. It is optional: {@link loadUws} tells whether the native build loads here.
+ *
+ * What uWebSockets.js decides itself (documented in the package README): HTTP/1.0 requests,
+ * pipelined requests that arrive while an earlier answer is pending (the connection is
+ * closed), malformed requests (closed without an answer), the idle HTTP timeout (10 s), the
+ * response's `Date` and `uWebSockets` headers, and WebSocket framing, pings and close codes.
+ */
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { MummyError } from '@mummy/errors'
+import { RequestParser, type HttpParseError } from '@mummy/parser'
+import { STATUS_TEXT, isBodylessStatus } from './status.js'
+import {
+  DEFAULT_WEBSOCKET_SETTINGS,
+  type InboundKind,
+  type SendStatus,
+  type WebSocketEvents,
+  type WebSocketSettings,
+} from './websocket.js'
+import {
+  DEFAULT_TRANSPORT_OPTIONS,
+  type ResponseWriter,
+  type Transport,
+  type TransportOptions,
+  type TransportRequest,
+  type TransportWebSocket,
+} from './transport.js'
+
+// ---- the part of the native API this file uses ----
+
+/** @internal */
+interface UwsHttpRequest {
+  getCaseSensitiveMethod(): string
+  getUrl(): string
+  getQuery(): string | undefined
+  getHeader(name: string): string
+  forEach(cb: (key: string, value: string) => void): void
+}
+/** @internal */
+interface UwsHttpResponse {
+  writeStatus(status: string): UwsHttpResponse
+  writeHeader(key: string, value: string): UwsHttpResponse
+  end(body?: string | Uint8Array, closeConnection?: boolean): UwsHttpResponse
+  endWithoutBody(reportedContentLength?: number, closeConnection?: boolean): UwsHttpResponse
+  cork(cb: () => void): UwsHttpResponse
+  onAborted(cb: () => void): UwsHttpResponse
+  onData(cb: (chunk: ArrayBuffer, isLast: boolean) => void): UwsHttpResponse
+  getRemoteAddressAsText(): ArrayBuffer
+  upgrade(
+    userData: UserData,
+    key: string,
+    protocol: string,
+    extensions: string,
+    context: unknown,
+  ): void
+}
+/** @internal */
+interface UwsWebSocket {
+  send(message: Uint8Array, isBinary: boolean, compress: boolean): number
+  end(code: number, reason: string): void
+  close(): void
+  subscribe(topic: string): boolean
+  unsubscribe(topic: string): boolean
+  isSubscribed(topic: string): boolean
+  publish(topic: string, message: Uint8Array, isBinary: boolean, compress: boolean): boolean
+  getBufferedAmount(): number
+  getUserData(): UserData
+}
+/** @internal */
+interface UwsApp {
+  any(pattern: string, handler: (res: UwsHttpResponse, req: UwsHttpRequest) => void): UwsApp
+  ws(pattern: string, behavior: Record<string, unknown>): UwsApp
+  listen(host: string, port: number, cb: (token: unknown) => void): UwsApp
+  publish(topic: string, message: Uint8Array, isBinary: boolean, compress: boolean): boolean
+  numSubscribers(topic: string): number
+  close(): void
+}
+/** @internal */
+interface UwsModule {
+  App(): UwsApp
+  us_listen_socket_close(token: unknown): void
+  us_socket_local_port(token: unknown): number
+  DISABLED: number
+  SHARED_COMPRESSOR: number
+  SHARED_DECOMPRESSOR: number
+}
+interface UserData {
+  socket: UwsSocket
+}
+
+let native: UwsModule | null | undefined
+let unavailable = ''
+
+/**
+ * Loads uWebSockets.js's native build for this platform and Node ABI (installed under the
+ * package name `uWebSockets.js`). Never its pure-JS fallback. Returns `null` and the reason
+ * when it does not load (not installed, another ABI, an older glibc).
+ */
+export function loadUws(): { available: boolean; reason: string } {
+  return { available: load() !== null, reason: unavailable }
+}
+
+function load(): UwsModule | null {
+  if (native !== undefined) return native
+  const require = createRequire(import.meta.url)
+  const binary = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`
+  try {
+    const entry = require.resolve('uWebSockets.js')
+    native = require(path.join(path.dirname(entry), '..', 'binaries', binary)) as UwsModule
+  } catch (error) {
+    native = null
+    unavailable = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? ''
+  }
+  return native
+}
+
+const EMPTY = Buffer.alloc(0)
+const IGNORE = { onHead() {}, onBody() {}, onComplete() {} }
+
+/**
+ * Holds a head uWebSockets.js accepted to `@mummy/parser`'s rules (the same ones the node
+ * transport applies): the head is written out again as uWebSockets.js parsed it and run
+ * through a {@link RequestParser}, so duplicate or malformed Content-Length, Transfer-Encoding
+ * other than a single `chunked`, CL with TE, a missing or repeated Host, bad field names and
+ * values, and the head limits are refused with the parser's status.
+ */
+class HeadCheck {
+  readonly #parser: RequestParser
+  constructor(limits: { maxHeadersLen: number; maxBodyLen: number }) {
+    this.#parser = new RequestParser(IGNORE, limits)
+  }
+
+  check(method: string, target: string, headers: readonly string[]): HttpParseError | null {
+    let head = method + ' ' + target + ' HTTP/1.1\r\n'
+    for (let i = 0; i + 1 < headers.length; i += 2)
+      head += headers[i] + ': ' + headers[i + 1] + '\r\n'
+    head += '\r\n'
+    const parser = this.#parser
+    parser.reset()
+    return parser.execute(Buffer.from(head, 'latin1')) < 0 ? parser.error : null
+  }
+}
+const PROTOCOL_LINE = /\r\nSec-WebSocket-Protocol: *([^\r]*)\r\n/i
+/**
+ * Bytes that may still arrive on a paused connection (its handler is far behind) before it is
+ * closed with 1008: uWebSockets.js cannot stop reading one WebSocket, so memory is bounded
+ * here instead, on top of one `maxMessageLen`.
+ */
+const PAUSED_BYTES = 8 * 1024 * 1024
+
+/**
+ * WebSocket settings that are fixed per transport with uWebSockets.js (not per upgrade).
+ * permessage-deflate is still decided per upgrade; it uses uWebSockets.js's shared
+ * compressor and decompressor (no per-socket window: `server_no_context_takeover` and
+ * `client_no_context_takeover`).
+ */
+export type UwsWebSocketOptions = Omit<WebSocketSettings, 'deflate'>
+
+/** Options of {@link UwsTransport}: the transport contract plus WebSocket settings. */
+export interface UwsTransportOptions extends TransportOptions {
+  /** WebSocket settings for every connection (defaults: {@link DEFAULT_WEBSOCKET_SETTINGS}). */
+  websocket: UwsWebSocketOptions
+}
+
+type Early =
+  | [op: 0, kind: 'text' | 'binary', data: Uint8Array]
+  | [op: 1, topic: string]
+  | [op: 2, topic: string]
+  | [op: 3, code: number, reason: string]
+
+/** One WebSocket on the uWebSockets.js transport. */
+class UwsSocket implements TransportWebSocket {
+  ws: UwsWebSocket | null = null
+  closed = false
+  paused = 0
+  /** Bytes received since the connection was paused. */
+  unreadWhilePaused = 0
+  /** Operations given before uWebSockets.js opened the socket, in order. */
+  early: Early[] | null = []
+
+  constructor(
+    readonly id: number,
+    readonly events: WebSocketEvents,
+  ) {}
+
+  get bufferedAmount(): number {
+    return this.ws === null || this.closed ? 0 : this.ws.getBufferedAmount()
+  }
+
+  send(kind: 'text' | 'binary', data: Uint8Array): SendStatus {
+    if (this.closed) return 'dropped'
+    if (this.ws === null) {
+      this.early?.push([0, kind, data])
+      return 'buffered'
+    }
+    const status = this.ws.send(data, kind === 'binary', true)
+    return status === 1 ? 'sent' : status === 0 ? 'buffered' : 'dropped'
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.closed) return
+    if (this.ws === null) this.early?.push([3, code, reason])
+    else this.ws.end(code, reason)
+  }
+
+  terminate(): void {
+    if (this.closed) return
+    if (this.ws === null) this.early?.push([3, -1, ''])
+    else this.ws.close()
+  }
+
+  pause(): void {
+    this.paused++
+  }
+
+  resume(): void {
+    if (this.paused > 0 && --this.paused === 0) this.unreadWhilePaused = 0
+  }
+
+  /** Runs what was asked before the socket opened. */
+  opened(ws: UwsWebSocket): void {
+    this.ws = ws
+    const early = this.early
+    this.early = null
+    if (early === null) return
+    for (const op of early) {
+      if (this.closed) return
+      switch (op[0]) {
+        case 0:
+          this.send(op[1], op[2])
+          break
+        case 1:
+          ws.subscribe(op[1])
+          break
+        case 2:
+          ws.unsubscribe(op[1])
+          break
+        case 3:
+          if (op[1] === -1) ws.close()
+          else ws.end(op[1], op[2])
+          break
+      }
+    }
+  }
+}
+
+/** Where one request's answer goes. */
+class UwsResponseWriter implements ResponseWriter {
+  ended = false
+  closed = false
+
+  constructor(
+    readonly transport: UwsTransport,
+    readonly res: UwsHttpResponse,
+    readonly isHead: boolean,
+    /** For upgrade requests: key, offered extensions and the socket context. */
+    readonly ws: { key: string; extensions: string; context: unknown } | null,
+  ) {}
+
+  end(
+    status: number,
+    headers: readonly string[],
+    body?: Uint8Array | string,
+    close?: boolean,
+  ): void {
+    if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
+    this.ended = true
+    if (this.closed) return
+    this.closed = true
+    const res = this.res
+    // A refused upgrade closes too: the client may already be sending frames.
+    const closeConnection = close === true || this.ws !== null || this.transport.closing
+    const isHead = this.isHead
+    res.cork(() => {
+      res.writeStatus(`${status} ${STATUS_TEXT[status] ?? 'Unknown'}`)
+      for (let i = 0; i + 1 < headers.length; i += 2)
+        res.writeHeader(headers[i] as string, headers[i + 1] as string)
+      // (An explicit `undefined` length would be written as a huge Content-Length; closing
+      // needs a length, so a 1xx/204/304 that also closes carries `Content-Length: 0`.)
+      if (isBodylessStatus(status))
+        if (closeConnection) res.endWithoutBody(0, true)
+        else res.endWithoutBody()
+      else if (isHead) {
+        // endWithoutBody(length) leaves uWebSockets.js waiting for that many body bytes, so a
+        // kept connection would never read another request: there the header is written by
+        // hand. (A closing one may use it.)
+        if (closeConnection) res.endWithoutBody(byteLength(body), true)
+        else res.writeHeader('Content-Length', String(byteLength(body))).endWithoutBody()
+      } else res.end(body ?? EMPTY, closeConnection)
+    })
+    this.transport.settled()
+  }
+
+  upgrade(
+    head: string,
+    id: number,
+    settings: WebSocketSettings,
+    events: WebSocketEvents,
+  ): TransportWebSocket | null {
+    if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
+    if (this.ws === null || this.closed) return null
+    this.ended = true
+    this.closed = true
+    const socket = new UwsSocket(id, events)
+    const protocol = PROTOCOL_LINE.exec(head)?.[1] ?? ''
+    const extensions = settings.deflate !== null ? this.ws.extensions : ''
+    const { key, context } = this.ws
+    const res = this.res
+    res.cork(() => res.upgrade({ socket }, key, protocol, extensions, context))
+    this.transport.settled()
+    return socket
+  }
+}
+
+function byteLength(body: Uint8Array | string | undefined): number {
+  return body === undefined
+    ? 0
+    : typeof body === 'string'
+      ? Buffer.byteLength(body)
+      : body.byteLength
+}
+
+function copy(data: ArrayBuffer): Buffer {
+  return Buffer.from(data.slice(0))
+}
+
+/**
+ * The uWebSockets.js transport. Throws `ERR_MUMMY_TRANSPORT_UNAVAILABLE` where the native
+ * build does not load ({@link loadUws} tells beforehand).
+ *
+ * @example
+ * ```ts
+ * import { UwsTransport, loadUws } from '@mummy/io-loop'
+ * if (loadUws().available) {
+ *   const transport = new UwsTransport({
+ *     onRequest(req, res) { res.end(200, ['Content-Type', 'text/plain'], 'hi') },
+ *   })
+ *   await transport.listen(0)
+ *   await transport.close()
+ * }
+ * ```
+ */
+export class UwsTransport implements Transport {
+  /** Effective options (defaults filled in). */
+  readonly options: UwsTransportOptions
+  /** `true` once {@link close} was called. */
+  closing = false
+  readonly #uws: UwsModule
+  readonly #app: UwsApp
+  readonly #sockets = new Set<UwsSocket>()
+  #token: unknown = null
+  #port = 0
+  #inFlight = 0
+  #closed: Promise<void> | null = null
+  #onSettled: (() => void) | null = null
+  readonly #heads: HeadCheck
+
+  constructor(
+    options: Partial<Omit<UwsTransportOptions, 'websocket'>> &
+      Pick<TransportOptions, 'onRequest'> & { websocket?: Partial<UwsWebSocketOptions> },
+  ) {
+    const defined = Object.fromEntries(
+      Object.entries(options).filter(([, v]) => v !== undefined),
+    ) as typeof options
+    if (defined.maxHeadersLen !== undefined && process.env.UWS_HTTP_MAX_HEADERS_SIZE === undefined)
+      process.env.UWS_HTTP_MAX_HEADERS_SIZE = String(defined.maxHeadersLen)
+    const uws = load()
+    if (uws === null)
+      throw new MummyError(
+        'ERR_MUMMY_TRANSPORT_UNAVAILABLE',
+        `the 'uws' transport needs uWebSockets.js, which does not load here: ${unavailable}`,
+      )
+    this.options = {
+      ...DEFAULT_TRANSPORT_OPTIONS,
+      ...defined,
+      websocket: { ...DEFAULT_WEBSOCKET_SETTINGS, ...defined.websocket },
+    } as UwsTransportOptions
+    this.#uws = uws
+    this.#heads = new HeadCheck(this.options)
+    this.#app = uws.App()
+    this.#app.any('/*', (res, req) => this.#onHttp(res, req, null))
+    const ws = this.options.websocket
+    this.#app.ws('/*', {
+      maxPayloadLength: ws.maxMessageLen,
+      idleTimeout: ws.idleTimeout === 0 ? 0 : Math.max(8, Math.round(ws.idleTimeout / 1000)),
+      sendPingsAutomatically: true,
+      maxBackpressure: ws.maxBackpressure,
+      closeOnBackpressureLimit: ws.backpressurePolicy === 'close',
+      // Always able to: whether a connection compresses is decided per upgrade (the offered
+      // extensions are passed on only when the handler's negotiation accepted deflate).
+      compression: uws.SHARED_COMPRESSOR | uws.SHARED_DECOMPRESSOR,
+      upgrade: (res: UwsHttpResponse, req: UwsHttpRequest, context: unknown) =>
+        this.#onHttp(res, req, {
+          key: req.getHeader('sec-websocket-key'),
+          extensions: req.getHeader('sec-websocket-extensions'),
+          context,
+        }),
+      open: (native: UwsWebSocket) => {
+        const socket = native.getUserData().socket
+        this.#sockets.add(socket)
+        socket.events.onOpen(socket)
+        socket.opened(native)
+      },
+      message: (native: UwsWebSocket, data: ArrayBuffer, isBinary: boolean) =>
+        this.#onMessage(native.getUserData().socket, isBinary ? 'binary' : 'text', data),
+      ping: (native: UwsWebSocket, data: ArrayBuffer) =>
+        this.#onMessage(native.getUserData().socket, 'ping', data),
+      pong: (native: UwsWebSocket, data: ArrayBuffer) =>
+        this.#onMessage(native.getUserData().socket, 'pong', data),
+      drain: (native: UwsWebSocket) => {
+        const socket = native.getUserData().socket
+        socket.events.onDrain?.(socket)
+      },
+      close: (native: UwsWebSocket, code: number, reason: ArrayBuffer) => {
+        const socket = native.getUserData().socket
+        socket.closed = true
+        socket.ws = null
+        this.#sockets.delete(socket)
+        socket.events.onClose(socket, code, Buffer.from(reason).toString('utf8'))
+        this.settled(false)
+      },
+    })
+  }
+
+  /** Requests being answered plus open WebSockets (idle HTTP connections are not counted). */
+  get connections(): number {
+    return this.#inFlight + this.#sockets.size
+  }
+
+  get port(): number {
+    return this.#port
+  }
+
+  #onHttp(
+    res: UwsHttpResponse,
+    req: UwsHttpRequest,
+    ws: { key: string; extensions: string; context: unknown } | null,
+  ): void {
+    const method = req.getCaseSensitiveMethod()
+    const query = req.getQuery()
+    const url = req.getUrl()
+    const headers: string[] = []
+    let length = -1
+    let chunked = false
+    let upgrade = false
+    req.forEach((name, value) => {
+      headers.push(name, value)
+      if (name === 'content-length') length = Number(value)
+      else if (name === 'transfer-encoding') chunked = true
+      else if (name === 'upgrade') upgrade = true
+    })
+    const writer = new UwsResponseWriter(this, res, method === 'HEAD', ws)
+    this.#inFlight++
+    res.onAborted(() => {
+      if (writer.closed) return
+      writer.closed = true
+      this.settled()
+    })
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('latin1')
+    const request = {
+      method,
+      target: query === undefined ? url : `${url}?${query}`,
+      versionMinor: 1 as const,
+      headers,
+      body: EMPTY,
+      remoteAddress,
+      keepAlive: !this.closing,
+      upgrade,
+    }
+    const refused = this.#heads.check(method, request.target, headers)
+    if (refused !== null) {
+      this.#refuse(writer, refused)
+      return
+    }
+    const max = this.options.maxBodyLen
+    if (length <= 0 && !chunked) {
+      this.#deliver(request, writer)
+      return
+    }
+    const parts: Buffer[] = []
+    let received = 0
+    res.onData((chunk, isLast) => {
+      if (writer.ended) return
+      received += chunk.byteLength
+      if (received > max) {
+        this.#refuse(
+          writer,
+          Object.assign(
+            new MummyError('ERR_MUMMY_BODY_TOO_LARGE', `request body exceeds ${max} bytes`),
+            { status: 413 },
+          ),
+        )
+        return
+      }
+      if (chunk.byteLength > 0) parts.push(copy(chunk))
+      if (!isLast) return
+      const body =
+        parts.length === 1 ? (parts[0] as Buffer) : Buffer.from(Buffer.concat(parts, received))
+      this.#deliver({ ...request, body }, writer)
+    })
+  }
+
+  #deliver(request: TransportRequest, writer: UwsResponseWriter): void {
+    try {
+      this.options.onRequest(request, writer)
+    } catch (err) {
+      this.options.onClientError?.(err instanceof Error ? err : new Error(String(err)), '')
+      if (!writer.ended) writer.end(500, ['Content-Type', 'text/plain'], 'Internal Server Error\n')
+    }
+  }
+
+  #refuse(writer: UwsResponseWriter, error: Error & { code?: string; status?: number }): void {
+    const status = error.status ?? 400
+    try {
+      this.options.onClientError?.(error, '')
+    } catch {
+      // A logging hook must never take the IO thread down.
+    }
+    writer.end(
+      status,
+      ['Content-Type', 'text/plain'],
+      `${STATUS_TEXT[status] ?? 'Bad Request'}\n`,
+      true,
+    )
+  }
+
+  #onMessage(socket: UwsSocket, kind: InboundKind, data: ArrayBuffer): void {
+    if (
+      socket.paused > 0 &&
+      (socket.unreadWhilePaused += data.byteLength) >
+        PAUSED_BYTES + this.options.websocket.maxMessageLen
+    ) {
+      // The handler is far behind and the peer keeps sending: bounded memory wins.
+      socket.close(1008, 'too many unprocessed messages')
+      return
+    }
+    socket.events.onMessage(socket, kind, copy(data))
+  }
+
+  /** @internal A request was answered or aborted, or a WebSocket closed. */
+  settled(request = true): void {
+    if (request && this.#inFlight > 0) this.#inFlight--
+    if (this.#onSettled !== null && this.#inFlight === 0 && this.#sockets.size === 0)
+      this.#onSettled()
+  }
+
+  listen(port: number, host?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#app.listen(host ?? '0.0.0.0', port, (token) => {
+        if (!token) {
+          reject(
+            new MummyError('ERR_MUMMY_LISTEN', `cannot listen on ${host ?? '0.0.0.0'}:${port}`),
+          )
+          return
+        }
+        this.#token = token
+        this.#port = this.#uws.us_socket_local_port(token)
+        resolve(this.#port)
+      })
+    })
+  }
+
+  close(timeout = 10_000): Promise<void> {
+    if (this.#closed !== null) return this.#closed
+    this.closing = true
+    if (this.#token !== null) this.#uws.us_listen_socket_close(this.#token)
+    this.#token = null
+    this.#closed = new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer)
+        this.#onSettled = null
+        // Idle keep-alive connections and anything left over.
+        this.#app.close()
+        resolve()
+      }
+      const timer = setTimeout(finish, timeout)
+      timer.unref()
+      this.#onSettled = finish
+      for (const socket of [...this.#sockets]) socket.close(1001, 'server shutting down')
+      if (this.#inFlight === 0 && this.#sockets.size === 0) finish()
+    })
+    return this.#closed
+  }
+
+  subscribe(ws: TransportWebSocket, topic: string): boolean {
+    const socket = ws as UwsSocket
+    if (socket.closed) return false
+    if (socket.ws === null) {
+      socket.early?.push([1, topic])
+      return true
+    }
+    return socket.ws.subscribe(topic)
+  }
+
+  unsubscribe(ws: TransportWebSocket, topic: string): boolean {
+    const socket = ws as UwsSocket
+    if (socket.closed) return false
+    if (socket.ws === null) {
+      socket.early?.push([2, topic])
+      return true
+    }
+    return socket.ws.unsubscribe(topic)
+  }
+
+  publish(
+    topic: string,
+    kind: 'text' | 'binary',
+    data: Uint8Array,
+    except?: TransportWebSocket,
+  ): number {
+    const binary = kind === 'binary'
+    const sender = (except as UwsSocket | undefined)?.ws ?? null
+    let count = this.#app.numSubscribers(topic)
+    if (count === 0) return 0
+    if (sender !== null && !(except as UwsSocket).closed && sender.isSubscribed(topic)) {
+      // Everyone but the sender (a socket's own publish needs it to be a subscriber).
+      count--
+      sender.publish(topic, data, binary, true)
+    } else {
+      this.#app.publish(topic, data, binary, true)
+    }
+    return count
+  }
+}
