@@ -1,7 +1,10 @@
 // Runs the WebSocket benchmarks: echo messages/s and broadcast fan-out deliveries/s for
 // @mummy, `ws` on node:http and raw uWebSockets.js, in one run, medians of RUNS (default 3).
-// Usage: node benchmarks/src/ws/run.mjs [--runs 3] [--seconds 5] [--connections 100] [--subscribers 1000] [--messages 200]
-import { spawn } from 'node:child_process'
+// Usage: node benchmarks/src/ws/run.mjs [--runs 3] [--seconds 5] [--connections 100] [--subscribers 1000] [--messages 200] [--client c|node]
+// Load comes from wsload.c (compiled here to benchmarks/.build/wsload with `cc` when missing or
+// older than the source); without a C compiler, or with --client node, from client.mjs.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const args = Object.fromEntries(
@@ -19,6 +22,32 @@ const SUBSCRIBERS = Number(args.subscribers ?? 1000)
 const MESSAGES = Number(args.messages ?? 200)
 const here = (f) => fileURLToPath(new URL(f, import.meta.url))
 const server = (f) => fileURLToPath(new URL(`../../../apps/wrk-servers/${f}`, import.meta.url))
+
+// The load client: [command, ...args] and a one-line description for the report.
+function loadClient() {
+  const node = [[process.execPath, here('client.mjs')], 'client.mjs (Node `ws`)']
+  if (args.client === 'node') return node
+  const source = here('wsload.c')
+  const binary = here('../../.build/wsload')
+  const mtime = (f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1
+  if (mtime(binary) < mtime(source)) {
+    mkdirSync(here('../../.build'), { recursive: true })
+    const cc = spawnSync('cc', ['-O2', '-o', binary, source], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    if (cc.error?.code === 'ENOENT') {
+      console.error('note: no C compiler (cc) found; using the Node load client client.mjs')
+      return [node[0], `${node[1]}; no C compiler for wsload.c`]
+    }
+    if (cc.error || cc.status !== 0) {
+      console.error(`cc failed to compile ${source} (${cc.error ?? `exit code ${cc.status}`})`)
+      process.exit(1)
+    }
+  }
+  return [[binary], 'wsload (C, benchmarks/.build/wsload)']
+}
+const [clientCommand, clientName] = loadClient()
+console.error(`load client: ${clientName}`)
 
 function startServer(file) {
   return new Promise((resolve, reject) => {
@@ -38,14 +67,22 @@ function startServer(file) {
   })
 }
 
+// Resolves to the client's JSON result, or to { failed } when it exits non-zero (its message is
+// on stderr): a broken run reports no rate.
 function runClient(...argv) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [here('client.mjs'), ...argv.map(String)], {
+    const child = spawn(clientCommand[0], [...clientCommand.slice(1), ...argv.map(String)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
     child.stdout.on('data', (d) => (out += d))
-    child.on('exit', () => resolve(JSON.parse(out.trim().split('\n').pop() || '{"rate":0}')))
+    child.once('error', (error) => resolve({ failed: error.message }))
+    child.once('close', (code, signal) => {
+      const line = out.trim().split('\n').pop()
+      if (code !== 0 || !line)
+        resolve({ failed: signal ? `killed by ${signal}` : `exit code ${code}` })
+      else resolve(JSON.parse(line))
+    })
   })
 }
 
@@ -56,6 +93,7 @@ const servers = [
   ['uWebSockets.js', 'ws-uws.js'],
 ]
 const results = {}
+const failed = {}
 for (const [name, file] of servers) {
   const echo = []
   const fan = []
@@ -66,25 +104,39 @@ for (const [name, file] of servers) {
       server.child.kill()
       break
     }
-    echo.push((await runClient('echo', server.port, CONNECTIONS, SECONDS)).rate)
-    fan.push((await runClient('fanout', server.port, SUBSCRIBERS, MESSAGES)).rate)
-    server.child.kill()
-    await new Promise((r) => server.child.once('exit', r))
+    const e = await runClient('echo', server.port, CONNECTIONS, SECONDS)
+    const f = e.failed ? e : await runClient('fanout', server.port, SUBSCRIBERS, MESSAGES)
+    if (server.child.exitCode === null) {
+      server.child.kill()
+      await new Promise((r) => server.child.once('exit', r))
+    }
+    if (f.failed) {
+      console.error(`${name} run ${run + 1}: ${e.failed ? 'echo' : 'fan-out'} failed (${f.failed})`)
+      failed[name] = true
+      break
+    }
+    echo.push(e.rate)
+    fan.push(f.rate)
     console.error(
       `${name} run ${run + 1}: echo ${echo.at(-1).toFixed(0)} msg/s, fan-out ${fan.at(-1).toFixed(0)} deliveries/s`,
     )
   }
-  if (echo.length > 0) results[name] = { echo: median(echo), fanout: median(fan) }
+  if (failed[name]) results[name] = null
+  else if (echo.length > 0) results[name] = { echo: median(echo), fanout: median(fan) }
 }
 const ws = results.ws
+const ratio = (x, base) => (base ? (x / base).toFixed(2) : 'n/a')
 console.log(
   `| server | echo msg/s | × ws | fan-out deliveries/s | × ws |\n|---|---:|---:|---:|---:|`,
 )
 for (const [name, r] of Object.entries(results)) {
-  console.log(
-    `| ${name} | ${r.echo.toFixed(0)} | ${(r.echo / ws.echo).toFixed(2)} | ${r.fanout.toFixed(0)} | ${(r.fanout / ws.fanout).toFixed(2)} |`,
-  )
+  if (!r) console.log(`| ${name} | failed | | failed | |`)
+  else
+    console.log(
+      `| ${name} | ${r.echo.toFixed(0)} | ${ratio(r.echo, ws?.echo)} | ${r.fanout.toFixed(0)} | ${ratio(r.fanout, ws?.fanout)} |`,
+    )
 }
 console.log(
-  `\n${CONNECTIONS} echo connections for ${SECONDS} s; ${SUBSCRIBERS} subscribers × ${MESSAGES} messages; medians of ${RUNS} runs.`,
+  `\n${CONNECTIONS} echo connections for ${SECONDS} s; ${SUBSCRIBERS} subscribers × ${MESSAGES} messages; medians of ${RUNS} runs.\nLoad client: ${clientName}.`,
 )
+if (Object.values(results).includes(null)) process.exitCode = 1
