@@ -2,12 +2,13 @@
 // the hex digest. Workers: 2, one per core. CPU-bound handlers gain nothing from more threads
 // than cores; the IO thread and wrk use the gaps.
 import { createServer } from '@mummy/server'
-import { HOST, PORT, quietLog, workers } from './lib/config.js'
+import { HOST, PORT, listen, quietLog, transport, workers } from './lib/config.js'
 
 const server = createServer({
   app: new URL('./cpu-mummy.app.js', import.meta.url),
   workers: workers(2),
   logHandler: quietLog,
+  ...transport(),
 })
-await server.listen(PORT, HOST)
+await listen(server)
 console.log(`@mummy/server listening on ${HOST}:${PORT} with ${server.workers} workers`)

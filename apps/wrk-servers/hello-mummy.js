@@ -4,13 +4,13 @@
 // cores with the IO thread and wrk (measured 1 vs 2 on the 2-core machine: see the README's
 // Performance section). WORKERS=0 answers inline on the IO thread (the no-pool baseline).
 import { createServer } from '@mummy/server'
-import { HOST, PORT, quietLog, workers } from './lib/config.js'
+import { HOST, PORT, listen, quietLog, transport, workers } from './lib/config.js'
 
 const server = createServer({
   app: new URL('./hello-mummy.app.js', import.meta.url),
   workers: workers(1),
   logHandler: quietLog,
-  ...(process.env.TRANSPORT ? { transport: process.env.TRANSPORT } : {}),
+  ...transport(),
 })
-await server.listen(PORT, HOST)
+await listen(server)
 console.log(`@mummy/server listening on ${HOST}:${PORT} with ${server.workers} workers`)

@@ -2,7 +2,7 @@
 // (level 6, fflate) by the server's built-in compression when the client accepts gzip.
 // Workers: 2, one per core: stringify + gzip are CPU work done on the workers.
 import { createServer } from '@mummy/server'
-import { HOST, PORT, quietLog, workers } from './lib/config.js'
+import { HOST, PORT, listen, quietLog, transport, workers } from './lib/config.js'
 import { GZIP_LEVEL } from './lib/work.js'
 
 const server = createServer({
@@ -10,6 +10,7 @@ const server = createServer({
   workers: workers(2),
   compression: { level: GZIP_LEVEL, encodings: ['gzip'] },
   logHandler: quietLog,
+  ...transport(),
 })
-await server.listen(PORT, HOST)
+await listen(server)
 console.log(`@mummy/server listening on ${HOST}:${PORT} with ${server.workers} workers`)

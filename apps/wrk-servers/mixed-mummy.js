@@ -4,12 +4,13 @@
 // requests in flight (see the runner), so a cheap request always finds a free worker; the heavy
 // ones share the two cores through the OS scheduler instead of stalling the IO thread.
 import { createServer } from '@mummy/server'
-import { HOST, PORT, quietLog, workers } from './lib/config.js'
+import { HOST, PORT, listen, quietLog, transport, workers } from './lib/config.js'
 
 const server = createServer({
   app: new URL('./mixed-mummy.app.js', import.meta.url),
   workers: workers(undefined), // undefined → the default
   logHandler: quietLog,
+  ...transport(),
 })
-await server.listen(PORT, HOST)
+await listen(server)
 console.log(`@mummy/server listening on ${HOST}:${PORT} with ${server.workers} workers`)

@@ -15,3 +15,28 @@ export function quietLog(level, message) {
 export function workers(chosen) {
   return process.env.WORKERS === undefined ? chosen : Number(process.env.WORKERS)
 }
+
+/**
+ * @mummy `transport` option from the `TRANSPORT` environment variable (`node` when unset), as
+ * an object to spread into the server options.
+ */
+export function transport() {
+  return { transport: process.env.TRANSPORT ?? 'node' }
+}
+
+/** Exit code that tells the runner a server cannot run here (reported as skipped). */
+export const UNAVAILABLE_EXIT_CODE = 78
+
+/**
+ * `server.listen(port, host)`, except that a transport that is not available here ends the
+ * process with {@link UNAVAILABLE_EXIT_CODE} and a one-line reason.
+ */
+export async function listen(server, port = PORT, host = HOST) {
+  try {
+    await server.listen(port, host)
+  } catch (error) {
+    if (error?.code !== 'ERR_MUMMY_TRANSPORT_UNAVAILABLE') throw error
+    console.error(`skipped: ${error.message}`)
+    process.exit(UNAVAILABLE_EXIT_CODE)
+  }
+}

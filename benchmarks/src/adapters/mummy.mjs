@@ -7,5 +7,8 @@ export default {
   label: '@mummy/server',
   color: '#b5651d',
   script: (scenario) => serverFile(scenario, 'mummy'),
-  env: (options) => (options.workers === undefined ? {} : { WORKERS: String(options.workers) }),
+  env: (options) => ({
+    TRANSPORT: 'node',
+    ...(options.workers === undefined ? {} : { WORKERS: String(options.workers) }),
+  }),
 }
