@@ -1,6 +1,7 @@
 // The runnable examples and the seed ports, run as real processes and asked with real clients.
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { sleep } from '@mummy/test-kit'
+import { sleep, waitFor } from '@mummy/test-kit'
+import WebSocketClient from 'ws'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -149,6 +150,18 @@ describe('examples', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('uws_transport.js: the same handlers on uWebSockets.js (HTTP and a WebSocket echo)', async () => {
+    const { port, output } = await startExample('uws_transport.js')
+    expect(await curl([`http://127.0.0.1:${port}/`])).toBe('Hello, World!')
+    await waitFor(() => /\(uws transport\)/.test(output()), 5000, 'the transport line')
+    const ws = new WebSocketClient(`ws://127.0.0.1:${port}/ws`)
+    const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))))
+    await new Promise((resolve) => ws.once('open', resolve))
+    ws.send('over uWebSockets.js')
+    expect(await echoed).toBe('over uWebSockets.js')
+    ws.close()
   })
 
   it('close() under load lets the process exit on its own', async () => {

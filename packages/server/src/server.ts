@@ -184,6 +184,12 @@ export class Server {
     return this.#transport?.port ?? 0
   }
 
+  /** The transport in use once listening (`'node'` or `'uws'`; `null` before `listen`). */
+  get transport(): 'node' | 'uws' | null {
+    const t = this.#transport
+    return t === null ? null : t instanceof UwsTransport ? 'uws' : 'node'
+  }
+
   /** Number of worker threads (0 in inline mode). */
   get workers(): number {
     return this.#pool?.size ?? 0
