@@ -1,8 +1,9 @@
 // WebSocket load client in Node (`ws`), runs in its own process, same client for every server.
-// Not the default any more: run.mjs uses wsload.c (same CLI, semantics and output, C + epoll),
-// because this client is the ceiling itself — ~2 s of JavaScript CPU per 5 s echo run on top of
-// the kernel's socket work, so on 2 cores it caps echo at ~120k msg/s and hides the difference
-// between fast servers. run.mjs falls back to it when there is no C compiler, or with --client node.
+// Not the default any more: run.mjs uses wsload.c (same CLI, semantics and output; C + epoll),
+// because this client is itself the ceiling: ~2 s of JavaScript CPU per 5 s echo run on top of
+// the kernel's socket work, so on 2 cores it capped uWebSockets.js at ~120k echo msg/s and ~240k
+// fan-out deliveries/s (wsload: ~185k and ~385k). run.mjs falls back to it when there is no C
+// compiler, or with --client node.
 //   node client.mjs echo <port> <connections> <seconds>   → messages/s (each connection keeps
 //        one 32-byte text message in flight and sends the next when its echo arrives)
 //   node client.mjs fanout <port> <subscribers> <messages> → deliveries/s (one publisher sends
