@@ -1,5 +1,6 @@
 // Runs the WebSocket benchmarks: echo messages/s and broadcast fan-out deliveries/s for
-// @mummy, `ws` on node:http and raw uWebSockets.js, in one run, medians of RUNS (default 3).
+// @mummy (node:net and uWebSockets.js transports), `ws` on node:http and raw uWebSockets.js, in
+// one run, medians of RUNS (default 3).
 // Usage: node benchmarks/src/ws/run.mjs [--runs 3] [--seconds 5] [--connections 100] [--subscribers 1000] [--messages 200] [--client c|node]
 // Load comes from wsload.c (compiled here to benchmarks/.build/wsload with `cc` when missing or
 // older than the source); without a C compiler, or with --client node, from client.mjs.
@@ -49,10 +50,10 @@ function loadClient() {
 const [clientCommand, clientName] = loadClient()
 console.error(`load client: ${clientName}`)
 
-function startServer(file) {
+function startServer(file, env) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [server(file)], {
-      env: { ...process.env, PORT: '0' },
+      env: { ...process.env, ...env, PORT: '0' },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     child.stdout.once('data', (d) => {
@@ -88,17 +89,18 @@ function runClient(...argv) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const servers = [
-  ['@mummy', 'ws-mummy.js'],
-  ['ws', 'ws-ws.js'],
-  ['uWebSockets.js', 'ws-uws.js'],
+  ['@mummy', 'ws-mummy.js', { TRANSPORT: 'node' }],
+  ['@mummy (uws)', 'ws-mummy.js', { TRANSPORT: 'uws' }],
+  ['ws', 'ws-ws.js', {}],
+  ['uWebSockets.js', 'ws-uws.js', {}],
 ]
 const results = {}
 const failed = {}
-for (const [name, file] of servers) {
+for (const [name, file, env] of servers) {
   const echo = []
   const fan = []
   for (let run = 0; run < RUNS; run++) {
-    const server = await startServer(file)
+    const server = await startServer(file, env)
     if (server.unavailable) {
       console.error(`${name}: skipped (${server.unavailable})`)
       server.child.kill()
