@@ -1,7 +1,8 @@
-// Runs the WebSocket benchmarks: echo messages/s and broadcast fan-out deliveries/s for
-// @mummy (node:net and uWebSockets.js transports), `ws` on node:http and raw uWebSockets.js, in
-// one run, medians of RUNS (default 3).
-// Usage: node benchmarks/src/ws/run.mjs [--runs 3] [--seconds 5] [--connections 100] [--subscribers 1000] [--messages 200] [--client c|node]
+// Runs the WebSocket benchmarks: echo messages/s, broadcast fan-out deliveries/s with the
+// messages sent in bursts, and the same fan-out paced (one message at a time, with its latency)
+// for @mummy (node:net and uWebSockets.js transports), `ws` on node:http and raw uWebSockets.js,
+// in one run, medians of RUNS (default 3).
+// Usage: node benchmarks/src/ws/run.mjs [--runs 3] [--seconds 5] [--connections 100] [--subscribers 1000] [--messages 200] [--paced-messages 200] [--client c|node]
 // Load comes from wsload.c (compiled here to benchmarks/.build/wsload with `cc` when missing or
 // older than the source); without a C compiler, or with --client node, from client.mjs.
 import { spawn, spawnSync } from 'node:child_process'
@@ -21,6 +22,7 @@ const SECONDS = Number(args.seconds ?? 5)
 const CONNECTIONS = Number(args.connections ?? 100)
 const SUBSCRIBERS = Number(args.subscribers ?? 1000)
 const MESSAGES = Number(args.messages ?? 200)
+const PACED_MESSAGES = Number(args['paced-messages'] ?? 200)
 const here = (f) => fileURLToPath(new URL(f, import.meta.url))
 const server = (f) => fileURLToPath(new URL(`../../../apps/wrk-servers/${f}`, import.meta.url))
 
@@ -99,6 +101,8 @@ const failed = {}
 for (const [name, file, env] of servers) {
   const echo = []
   const fan = []
+  const paced = []
+  const pacedP50 = []
   for (let run = 0; run < RUNS; run++) {
     const server = await startServer(file, env)
     if (server.unavailable) {
@@ -108,37 +112,59 @@ for (const [name, file, env] of servers) {
     }
     const e = await runClient('echo', server.port, CONNECTIONS, SECONDS)
     const f = e.failed ? e : await runClient('fanout', server.port, SUBSCRIBERS, MESSAGES)
+    const p = f.failed
+      ? f
+      : await runClient('fanout-paced', server.port, SUBSCRIBERS, PACED_MESSAGES)
     if (server.child.exitCode === null) {
       server.child.kill()
       await new Promise((r) => server.child.once('exit', r))
     }
-    if (f.failed) {
-      console.error(`${name} run ${run + 1}: ${e.failed ? 'echo' : 'fan-out'} failed (${f.failed})`)
+    if (p.failed) {
+      const what = e.failed ? 'echo' : f.failed ? 'fan-out' : 'paced fan-out'
+      console.error(`${name} run ${run + 1}: ${what} failed (${p.failed})`)
       failed[name] = true
       break
     }
     echo.push(e.rate)
     fan.push(f.rate)
+    paced.push(p.rate)
+    pacedP50.push(p.p50Ms)
     console.error(
-      `${name} run ${run + 1}: echo ${echo.at(-1).toFixed(0)} msg/s, fan-out ${fan.at(-1).toFixed(0)} deliveries/s`,
+      `${name} run ${run + 1}: echo ${e.rate.toFixed(0)} msg/s, fan-out ${f.rate.toFixed(0)} deliveries/s, ` +
+        `paced fan-out ${p.rate.toFixed(0)} deliveries/s (p50 ${p.p50Ms.toFixed(2)} ms, p99 ${p.p99Ms.toFixed(2)} ms)`,
     )
   }
   if (failed[name]) results[name] = null
-  else if (echo.length > 0) results[name] = { echo: median(echo), fanout: median(fan) }
+  else if (echo.length > 0)
+    results[name] = {
+      echo: median(echo),
+      fanout: median(fan),
+      paced: median(paced),
+      pacedP50: median(pacedP50),
+    }
 }
 const ws = results.ws
 const ratio = (x, base) => (base ? (x / base).toFixed(2) : 'n/a')
 console.log(
-  `| server | echo msg/s | × ws | fan-out deliveries/s | × ws |\n|---|---:|---:|---:|---:|`,
+  `| server | echo msg/s | × ws | fan-out deliveries/s | × ws | paced fan-out deliveries/s | × ws | paced p50 ms |\n` +
+    `|---|---:|---:|---:|---:|---:|---:|---:|`,
 )
 for (const [name, r] of Object.entries(results)) {
-  if (!r) console.log(`| ${name} | failed | | failed | |`)
+  if (!r) console.log(`| ${name} | failed | | failed | | failed | | |`)
   else
     console.log(
-      `| ${name} | ${r.echo.toFixed(0)} | ${ratio(r.echo, ws?.echo)} | ${r.fanout.toFixed(0)} | ${ratio(r.fanout, ws?.fanout)} |`,
+      `| ${name} | ${r.echo.toFixed(0)} | ${ratio(r.echo, ws?.echo)} | ${r.fanout.toFixed(0)} | ${ratio(r.fanout, ws?.fanout)} ` +
+        `| ${r.paced.toFixed(0)} | ${ratio(r.paced, ws?.paced)} | ${r.pacedP50.toFixed(2)} |`,
     )
 }
 console.log(
-  `\n${CONNECTIONS} echo connections for ${SECONDS} s; ${SUBSCRIBERS} subscribers × ${MESSAGES} messages; medians of ${RUNS} runs.\nLoad client: ${clientName}.`,
+  `\n${CONNECTIONS} echo connections for ${SECONDS} s; fan-out to ${SUBSCRIBERS} subscribers: ` +
+    `${MESSAGES} messages in bursts, ${PACED_MESSAGES} paced; medians of ${RUNS} runs.\n` +
+    `Burst fan-out: the publisher sends all messages at once (50 frames per write), so a server may ` +
+    `coalesce queued messages into fewer, larger writes per subscriber; it measures throughput when messages queue up.\n` +
+    `Paced fan-out: the publisher sends one message and waits until every subscriber has it before ` +
+    `the next, so nothing can be coalesced; it measures the cost of one publish to all subscribers, ` +
+    `and p50 is the median time from sending a message to the last subscriber receiving it.\n` +
+    `Load client: ${clientName}.`,
 )
 if (Object.values(results).includes(null)) process.exitCode = 1

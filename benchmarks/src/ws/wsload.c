@@ -9,6 +9,15 @@
  *       "pub:" + 32 bytes; the server publishes the 32 bytes to every subscriber. Rate =
  *       deliveries / time until every subscriber got all <messages> (read in passes 0.2 ms
  *       apart, see FANOUT_POLL_NS).
+ *   wsload fanout-paced <port> <subscribers> <messages>
+ *                                                 -> {"mode":"fanout-paced","rate":...,"p50Ms":...,"p99Ms":...,"maxMs":...,"delivered":...,"total":...}
+ *       the same connections and frames, but the publisher sends ONE frame, waits until every
+ *       subscriber got it, then sends the next: no burst for the server to coalesce, so this is
+ *       the cost of one publish. Rate = deliveries / time from the first send to the last
+ *       delivery; p50Ms/p99Ms/maxMs = per message, send to the last subscriber receiving it
+ *       (read in the same 0.2 ms passes as fanout, so only the pacing differs). A subscriber
+ *       getting a message before it was sent, or a message not reaching every subscriber
+ *       within 10 s, is a failure.
  *
  * Real RFC 6455 client: random key, checks "HTTP/1.1 101" and Sec-WebSocket-Accept (SHA-1 and
  * base64 below), masked frames (one random mask key per connection), full frame parsing (2/4/10
@@ -46,9 +55,10 @@
  * with twice the server CPU). The sleep adds at most ~0.2 ms to a run of ~1 s. Echo stays eager:
  * there it only adds latency. */
 #define FANOUT_POLL_NS 200000L
+#define PACED_MESSAGE_TIMEOUT_NS 10000000000LL
 
 enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPEN };
-enum { MODE_ECHO, MODE_FANOUT };
+enum { MODE_ECHO, MODE_FANOUT, MODE_PACED };
 
 typedef struct {
   int fd, state, id, publisher, in_flight;
@@ -73,8 +83,10 @@ static conn **conns;
 static int nconns, opened;
 static int running;                  /* echo: send the next message on each echo */
 static long long received_total;     /* echo: all echoes, warm-up included */
-static long long delivered, total;   /* fanout */
-static long long t_last;             /* fanout: time of the last delivery */
+static long long delivered, total;   /* fanout, fanout-paced */
+static long long target;             /* fanout, fanout-paced: deliveries to wait for */
+static long long t_last;             /* fanout, fanout-paced: time delivered reached target */
+static long long sent;               /* fanout-paced: messages the publisher has sent */
 static FILE *urandom;
 static long poll_ns; /* sleep between event-loop passes (fan-out deliveries only) */
 
@@ -322,7 +334,9 @@ static void on_message(conn *c) {
   } else {
     if (c->publisher) fail(c, "publisher got a message; expected none");
     if (c->received > amount) fail(c, "subscriber got more than %lld messages", amount);
-    if (++delivered == total) t_last = now_ns();
+    if (mode == MODE_PACED && c->received > sent)
+      fail(c, "subscriber got message %lld, but only %lld were sent", c->received, sent);
+    if (++delivered == target) t_last = now_ns();
   }
 }
 
@@ -420,7 +434,7 @@ static void run_until(long long deadline, int (*done)(void)) {
 }
 
 static int all_opened(void) { return opened == nconns; }
-static int all_delivered(void) { return delivered == total; }
+static int all_delivered(void) { return delivered == target; }
 
 static conn *new_conn(const char *path, int publisher) {
   unsigned char key[16], digest[20];
@@ -459,6 +473,18 @@ static void connect_all(const char *path, long long n, int batch, int publisher)
   }
 }
 
+static int cmp_ll(const void *a, const void *b) {
+  long long x = *(const long long *)a, y = *(const long long *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of n sorted values, in ms. */
+static double percentile_ms(const long long *sorted, long long n, double q) {
+  long long rank = (long long)(q * (double)n + 0.999999999);
+  if (rank < 1) rank = 1;
+  return (double)sorted[rank - 1] / 1e6;
+}
+
 static long long parse_num(const char *s, const char *what) {
   char *end;
   long long v = strtoll(s, &end, 10);
@@ -468,13 +494,17 @@ static long long parse_num(const char *s, const char *what) {
 
 int main(int argc, char **argv) {
   struct rlimit rl;
-  if (argc != 5 || (strcmp(argv[1], "echo") != 0 && strcmp(argv[1], "fanout") != 0)) {
+  if (argc != 5 || (strcmp(argv[1], "echo") != 0 && strcmp(argv[1], "fanout") != 0 &&
+                    strcmp(argv[1], "fanout-paced") != 0)) {
     fprintf(stderr,
             "usage: wsload echo <port> <connections> <seconds>\n"
-            "       wsload fanout <port> <subscribers> <messages>\n");
+            "       wsload fanout <port> <subscribers> <messages>\n"
+            "       wsload fanout-paced <port> <subscribers> <messages>\n");
     return 2;
   }
-  mode = strcmp(argv[1], "echo") == 0 ? MODE_ECHO : MODE_FANOUT;
+  mode = strcmp(argv[1], "echo") == 0     ? MODE_ECHO
+         : strcmp(argv[1], "fanout") == 0 ? MODE_FANOUT
+                                          : MODE_PACED;
   port = (int)parse_num(argv[2], "port");
   count = parse_num(argv[3], mode == MODE_ECHO ? "connections" : "subscribers");
   amount = parse_num(argv[4], mode == MODE_ECHO ? "seconds" : "messages");
@@ -501,14 +531,45 @@ int main(int argc, char **argv) {
     t1 = now_ns();
     running = 0;
     printf("{\"mode\":\"echo\",\"rate\":%.2f}\n", (double)(received_total - start) * 1e9 / (double)(t1 - t0));
+  } else if (mode == MODE_PACED) {
+    long long t0, *lat;
+    conn *pub;
+    connect_all("/sub", count, 100, 0);
+    connect_all("/echo", 1, 1, 1);
+    pub = conns[nconns - 1];
+    total = count * amount;
+    lat = malloc((size_t)amount * sizeof *lat);
+    if (!lat) die("out of memory");
+    run_until(now_ns() + 500000000LL, NULL); /* let the server finish subscribing */
+    poll_ns = FANOUT_POLL_NS;
+    t0 = now_ns();
+    while (sent < amount) {
+      long long ts = now_ns();
+      target = (sent + 1) * count;
+      sent++;
+      send_message(pub);
+      run_until(ts + PACED_MESSAGE_TIMEOUT_NS, all_delivered);
+      if (delivered != target)
+        die("timed out after 10 s: message %lld of %lld reached %lld of %lld subscribers", sent,
+            amount, delivered - (sent - 1) * count, count);
+      lat[sent - 1] = t_last - ts;
+    }
+    for (int i = 0; i < nconns - 1; i++)
+      if (conns[i]->received != amount)
+        fail(conns[i], "subscriber got %lld messages, expected %lld", conns[i]->received, amount);
+    qsort(lat, (size_t)amount, sizeof *lat, cmp_ll);
+    printf("{\"mode\":\"fanout-paced\",\"rate\":%.2f,\"p50Ms\":%.3f,\"p99Ms\":%.3f,\"maxMs\":%.3f,"
+           "\"delivered\":%lld,\"total\":%lld}\n",
+           (double)delivered * 1e9 / (double)(t_last - t0), percentile_ms(lat, amount, 0.5),
+           percentile_ms(lat, amount, 0.99), (double)lat[amount - 1] / 1e6, delivered, total);
   } else {
-    long long t0, sent = 0;
+    long long t0;
     conn *pub;
     unsigned char *batch;
     connect_all("/sub", count, 100, 0);
     connect_all("/echo", 1, 1, 1);
     pub = conns[nconns - 1];
-    total = count * amount;
+    total = target = count * amount;
     run_until(now_ns() + 500000000LL, NULL); /* let the server finish subscribing */
     batch = malloc(50 * pub->frame_len);
     if (!batch) die("out of memory");
