@@ -1,5 +1,5 @@
 // The chat demo's entry point: WebSocket rooms with nicknames and history in SQLite.
-// Run: node apps/chat/server.js (PORT, CHAT_DB, WORKERS), then open http://localhost:8080 in two tabs.
+// Run: node apps/chat/server.js (PORT, CHAT_DB, WORKERS, TRANSPORT=uws), then open http://localhost:8080 in two tabs.
 import { createServer } from '@mummy/server'
 import { openDatabase } from './db.js'
 
@@ -13,6 +13,7 @@ const server = createServer({
   app: new URL('./app.js', import.meta.url),
   workers: Number(process.env.WORKERS ?? 4),
   maxMessageLen: 8 * 1024,
+  transport: process.env.TRANSPORT === 'uws' ? 'uws' : 'node',
 })
 await server.listen(Number(process.env.PORT ?? 8080))
 console.log(`Chat on http://localhost:${server.port}`)

@@ -32,8 +32,11 @@ function tempDatabase() {
   return path.join(dir, 'chat.db')
 }
 
-async function startChat(db, port) {
-  const server = await startProcess(SERVER, { port, env: { CHAT_DB: db, WORKERS: '4' } })
+async function startChat(db, port, transport = 'node') {
+  const server = await startProcess(SERVER, {
+    port,
+    env: { CHAT_DB: db, WORKERS: '4', TRANSPORT: transport },
+  })
   servers.push(server)
   return server
 }
@@ -43,7 +46,8 @@ afterAll(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-describe('chat in a browser', () => {
+// The browser test runs on both transports: node:net, and uWebSockets.js (`transport: 'uws'`).
+describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) => {
   let browser
 
   beforeAll(async () => {
@@ -78,7 +82,7 @@ describe('chat in a browser', () => {
   it('two visitors talk in a room; after a restart the history is still there', async () => {
     const db = tempDatabase()
     const port = await freePort()
-    let server = await startChat(db, port)
+    let server = await startChat(db, port, transport)
     const base = `http://127.0.0.1:${port}/`
 
     const alice = await openPage(base)
@@ -102,7 +106,7 @@ describe('chat in a browser', () => {
     // Restart the server on the same port with the same database.
     await server.stop()
     await alice.page.locator('#status.offline').waitFor()
-    server = await startChat(db, port)
+    server = await startChat(db, port, transport)
 
     // Alice's page reconnects and rejoins by itself; the room's history comes back.
     await alice.page.locator('#status.online').waitFor({ timeout: 15_000 })
@@ -121,7 +125,7 @@ describe('chat in a browser', () => {
     await alice.page.locator('#messages .message', { hasText: 'after the restart' }).waitFor()
 
     mkdirSync(OUTPUT, { recursive: true })
-    const shot = path.join(OUTPUT, 'chat.png')
+    const shot = path.join(OUTPUT, transport === 'node' ? 'chat.png' : `chat-${transport}.png`)
     rmSync(shot, { force: true })
     await alice.page.screenshot({ path: shot })
     const png = readFileSync(shot)
