@@ -164,14 +164,20 @@ describe('examples', () => {
     ws.close()
   })
 
-  it('close() under load lets the process exit on its own', async () => {
-    const script = fileURLToPath(new URL('./fixtures/close-exits.js', import.meta.url))
-    const t0 = Date.now()
-    const { stdout } = await run(process.execPath, [script], { timeout: 20_000 })
-    const result = JSON.parse(stdout) as { ok: number; total: number }
-    // Requests accepted before close() were answered; the rest were refused, none hung.
-    expect(result.ok).toBeGreaterThan(0)
-    expect(result.total).toBe(50)
-    expect(Date.now() - t0).toBeLessThan(20_000)
-  })
+  it.each(['node', 'uws'])(
+    'close() under load lets the process exit on its own (%s transport)',
+    async (transport) => {
+      const script = fileURLToPath(new URL('./fixtures/close-exits.js', import.meta.url))
+      const t0 = Date.now()
+      const { stdout } = await run(process.execPath, [script], {
+        timeout: 20_000,
+        env: { ...process.env, TRANSPORT: transport },
+      })
+      const result = JSON.parse(stdout) as { ok: number; total: number }
+      // Requests accepted before close() were answered; the rest were refused, none hung.
+      expect(result.ok).toBeGreaterThan(0)
+      expect(result.total).toBe(50)
+      expect(Date.now() - t0).toBeLessThan(20_000)
+    },
+  )
 })
