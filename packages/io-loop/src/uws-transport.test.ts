@@ -108,7 +108,11 @@ describe('UwsTransport', () => {
     expect(seen[0]?.headers).toEqual(['host', 'h', 'x-a', '1', 'content-length', '100000'])
     expect(seen[0]?.versionMinor).toBe(1)
     expect(seen[0]?.remoteAddress).toBe('127.0.0.1')
+    // Bodies own their whole ArrayBuffer (never a view into a pooled slab): transferable.
     expect(seen[0]?.body.byteOffset).toBe(0)
+    expect(seen[0]?.body.buffer.byteLength).toBe(100_000)
+    expect(seen[1]?.body.byteOffset).toBe(0)
+    expect(seen[1]?.body.buffer.byteLength).toBe(11)
   })
 
   it('refuses heads by @mummy/parser rules: duplicate Content-Length, CL with TE, unknown coding', async () => {

@@ -323,8 +323,22 @@ function byteLength(body: Uint8Array | string | undefined): number {
       : body.byteLength
 }
 
+/** A copy that owns exactly its bytes (valid after uWebSockets.js reuses `data`). */
 function copy(data: ArrayBuffer): Buffer {
   return Buffer.from(data.slice(0))
+}
+
+/** The parts in one buffer that owns its whole `ArrayBuffer` (never a pooled slab). */
+function joinOwned(parts: readonly Buffer[], length: number): Buffer {
+  if (parts.length === 1) return parts[0] as Buffer
+  if (length === 0) return EMPTY
+  const out = Buffer.from(new ArrayBuffer(length))
+  let at = 0
+  for (const part of parts) {
+    part.copy(out, at)
+    at += part.length
+  }
+  return out
 }
 
 /**
@@ -472,7 +486,7 @@ export class UwsTransport implements Transport {
     }
     const refused = this.#heads.check(method, request.target, headers)
     if (refused !== null) {
-      this.#refuse(writer, refused)
+      this.#refuse(writer, refused, remoteAddress)
       return
     }
     const max = this.options.maxBodyLen
@@ -492,14 +506,13 @@ export class UwsTransport implements Transport {
             new MummyError('ERR_MUMMY_BODY_TOO_LARGE', `request body exceeds ${max} bytes`),
             { status: 413 },
           ),
+          remoteAddress,
         )
         return
       }
       if (chunk.byteLength > 0) parts.push(copy(chunk))
       if (!isLast) return
-      const body =
-        parts.length === 1 ? (parts[0] as Buffer) : Buffer.from(Buffer.concat(parts, received))
-      this.#deliver({ ...request, body }, writer)
+      this.#deliver({ ...request, body: joinOwned(parts, received) }, writer)
     })
   }
 
@@ -507,15 +520,22 @@ export class UwsTransport implements Transport {
     try {
       this.options.onRequest(request, writer)
     } catch (err) {
-      this.options.onClientError?.(err instanceof Error ? err : new Error(String(err)), '')
+      this.options.onClientError?.(
+        err instanceof Error ? err : new Error(String(err)),
+        request.remoteAddress,
+      )
       if (!writer.ended) writer.end(500, ['Content-Type', 'text/plain'], 'Internal Server Error\n')
     }
   }
 
-  #refuse(writer: UwsResponseWriter, error: Error & { code?: string; status?: number }): void {
+  #refuse(
+    writer: UwsResponseWriter,
+    error: Error & { code?: string; status?: number },
+    remoteAddress: string,
+  ): void {
     const status = error.status ?? 400
     try {
-      this.options.onClientError?.(error, '')
+      this.options.onClientError?.(error, remoteAddress)
     } catch {
       // A logging hook must never take the IO thread down.
     }
