@@ -96,8 +96,14 @@ let unavailable = ''
 
 /**
  * Loads uWebSockets.js's native build for this platform and Node ABI (installed under the
- * package name `uWebSockets.js`). Never its pure-JS fallback. Returns `null` and the reason
- * when it does not load (not installed, another ABI, an older glibc).
+ * package name `uWebSockets.js`), never its pure-JS fallback. `available: false`, with the
+ * reason, when it does not load (not installed, another ABI, an older glibc).
+ *
+ * @example
+ * ```ts
+ * const { available, reason } = loadUws()
+ * if (!available) console.warn(`serving on node:net: ${reason}`)
+ * ```
  */
 export function loadUws(): { available: boolean; reason: string } {
   return { available: load() !== null, reason: unavailable }
