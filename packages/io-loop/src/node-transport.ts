@@ -25,6 +25,7 @@ import {
   type TransportOptions,
   type TransportRequest,
   type TransportWebSocket,
+  stripUndefined,
 } from './transport.js'
 
 const EMPTY = Buffer.alloc(0)
@@ -703,11 +704,5 @@ function ownedCopy(chunks: readonly Buffer[], length: number): Buffer {
     chunk.copy(out, offset)
     offset += chunk.length
   }
-  return out
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {}
-  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] !== undefined) out[key] = o[key]
   return out
 }

@@ -67,3 +67,12 @@ for (const key of Object.keys(STATUS_TEXT)) {
 export function isBodylessStatus(status: number): boolean {
   return status < 200 || status === 204 || status === 304
 }
+
+/** `200 OK`: the status code and reason phrase without the version (cached for known codes). */
+export function statusReason(status: number): string {
+  return STATUS_REASONS[status] ?? `${status} ${STATUS_TEXT[status] ?? 'Unknown'}`
+}
+
+const STATUS_REASONS: Record<number, string> = Object.create(null) as Record<number, string>
+for (const key of Object.keys(STATUS_TEXT))
+  STATUS_REASONS[Number(key)] = `${key} ${STATUS_TEXT[Number(key)]}`

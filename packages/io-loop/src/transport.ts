@@ -109,6 +109,13 @@ export interface TransportOptions {
   onClientError?(error: Error & { code?: string; status?: number }, remoteAddress: string): void
 }
 
+/** @internal `o` without its `undefined` fields (so they don't override defaults when spread). */
+export function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] !== undefined) out[key] = o[key]
+  return out
+}
+
 /** Defaults for {@link TransportOptions} limits and timeouts. */
 export const DEFAULT_TRANSPORT_OPTIONS = Object.freeze({
   maxHeadersLen: 8 * 1024,

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { MummyError } from '@mummy/errors'
 import { RequestParser, type HttpParseError } from '@mummy/parser'
-import { STATUS_TEXT, isBodylessStatus } from './status.js'
+import { STATUS_TEXT, isBodylessStatus, statusReason } from './status.js'
 import {
   DEFAULT_WEBSOCKET_SETTINGS,
   type InboundKind,
@@ -27,6 +27,7 @@ import {
   type TransportOptions,
   type TransportRequest,
   type TransportWebSocket,
+  stripUndefined,
 } from './transport.js'
 
 // ---- the part of the native API this file uses ----
@@ -281,7 +282,7 @@ class UwsResponseWriter implements ResponseWriter {
     const closeConnection = close === true || this.ws !== null || this.transport.closing
     const isHead = this.isHead
     res.cork(() => {
-      res.writeStatus(`${status} ${STATUS_TEXT[status] ?? 'Unknown'}`)
+      res.writeStatus(statusReason(status))
       for (let i = 0; i + 1 < headers.length; i += 2)
         res.writeHeader(headers[i] as string, headers[i + 1] as string)
       // (An explicit `undefined` length would be written as a huge Content-Length; closing
@@ -382,9 +383,9 @@ export class UwsTransport implements Transport {
     options: Partial<Omit<UwsTransportOptions, 'websocket'>> &
       Pick<TransportOptions, 'onRequest'> & { websocket?: Partial<UwsWebSocketOptions> },
   ) {
-    const defined = Object.fromEntries(
-      Object.entries(options).filter(([, v]) => v !== undefined),
-    ) as typeof options
+    const defined = stripUndefined(options)
+    // Read by uWebSockets.js once, when its native module loads (the first transport's value
+    // wins); the head is checked against maxHeadersLen by @mummy/parser either way.
     if (defined.maxHeadersLen !== undefined && process.env.UWS_HTTP_MAX_HEADERS_SIZE === undefined)
       process.env.UWS_HTTP_MAX_HEADERS_SIZE = String(defined.maxHeadersLen)
     const uws = load()
