@@ -115,6 +115,25 @@ describe.each(TRANSPORTS)('WebSockets (%s transport)', (transport) => {
     for (const c of clients) c.ws.close()
   })
 
+  it('pub/sub: 500 messages published in one go reach every subscriber whole and in order', async () => {
+    // Published together, they are held and leave in one write per subscriber (up to 32 KiB);
+    // what must hold is that nothing is lost, split or reordered, small or large.
+    const clients = await Promise.all(Array.from({ length: 3 }, () => open(`${base}/ws`)))
+    for (const c of clients) c.ws.send('sub:burst')
+    await until(() => clients.every((c) => c.messages.includes('subscribed burst')))
+    const sent: string[] = []
+    for (let i = 0; i < 500; i++) {
+      const text = i % 50 === 49 ? `big${i}:${'x'.repeat(40_000)}` : `m${i}`
+      sent.push(text)
+      expect(server.publish('burst', text)).toBe(3)
+    }
+    await until(() => clients.every((c) => c.messages.length >= sent.length + 2))
+    for (const c of clients) {
+      expect(c.messages.slice(c.messages.indexOf('subscribed burst') + 1)).toEqual(sent)
+      c.ws.close()
+    }
+  })
+
   it('close handshake: server-initiated close carries the code; the client close is echoed', async () => {
     const { ws } = await open(`${base}/ws`)
     const closed = new Promise<[number, string]>((resolve) =>
