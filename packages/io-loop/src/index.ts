@@ -11,6 +11,8 @@ export {
   type TransportOptions,
   type TransportRequest,
   type TransportWebSocket,
+  type TransportStream,
+  type StreamEvents,
 } from './transport.js'
 export { TimerWheel, type WheelEntry } from './timer-wheel.js'
 export { httpDate } from './http-date.js'

@@ -15,13 +15,16 @@ import { TimerWheel, type WheelEntry } from './timer-wheel.js'
 import {
   TopicTable,
   WebSocketConnection,
+  type SendStatus,
   type WebSocketEvents,
   type WebSocketSettings,
 } from './websocket.js'
 import {
   DEFAULT_TRANSPORT_OPTIONS,
   type ResponseWriter,
+  type StreamEvents,
   type Transport,
+  type TransportStream,
   type TransportOptions,
   type TransportRequest,
   type TransportWebSocket,
@@ -57,6 +60,8 @@ class Slot implements ResponseWriter {
   ws: WebSocketConnection | null = null
   /** The request asked to switch protocols. */
   wantsUpgrade = false
+  /** Set when the answer is a streamed response. */
+  streamed: NodeStream | null = null
 
   constructor(
     readonly conn: Connection,
@@ -100,6 +105,29 @@ class Slot implements ResponseWriter {
     return this.conn.destroyed
   }
 
+  stream(
+    status: number,
+    headers: readonly string[],
+    events: StreamEvents,
+    close?: boolean,
+  ): TransportStream {
+    if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
+    this.ended = true
+    // An HTTP/1.0 body has no chunked coding: it ends with the connection.
+    if (close === true || this.versionMinor === 0) this.close = true
+    this.status = status
+    this.headers = headers
+    const stream = (this.streamed = new NodeStream(
+      this,
+      events,
+      this.isHead || isBodylessStatus(status),
+      this.versionMinor === 1,
+    ))
+    if (this.conn.destroyed) stream.gone()
+    else this.conn.flush()
+    return stream
+  }
+
   end(
     status: number,
     headers: readonly string[],
@@ -113,6 +141,81 @@ class Slot implements ResponseWriter {
     this.headers = headers
     this.body = body ?? EMPTY
     if (!this.conn.destroyed) this.conn.flush()
+  }
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1')
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1')
+
+/**
+ * A streamed response body on a node:net connection. Pieces given before the response
+ * reaches the front of the connection's queue wait (framed) in `pending`; after, they go
+ * straight to the socket.
+ */
+class NodeStream implements TransportStream {
+  /** The head (and what waited) was written: the stream owns the front of the queue. */
+  started = false
+  ended = false
+  closed = false
+  pending: Buffer[] = []
+  pendingBytes = 0
+
+  constructor(
+    readonly slot: Slot,
+    readonly events: StreamEvents,
+    /** HEAD, or a status without a body: the head alone. */
+    readonly bodyless: boolean,
+    readonly chunked: boolean,
+  ) {
+    if (bodyless) this.ended = true
+  }
+
+  get bufferedAmount(): number {
+    if (this.closed) return 0
+    return this.started ? this.slot.conn.socket.writableLength : this.pendingBytes
+  }
+
+  write(chunk: Uint8Array | string): SendStatus {
+    if (this.ended || this.closed) return 'dropped'
+    const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
+    if (data.byteLength === 0) return this.bufferedAmount > 0 ? 'buffered' : 'sent'
+    if (!this.started) {
+      if (this.chunked) this.pending.push(Buffer.from(data.byteLength.toString(16) + '\r\n'))
+      this.pending.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+      if (this.chunked) this.pending.push(CRLF)
+      this.pendingBytes += data.byteLength
+      return 'buffered'
+    }
+    return this.slot.conn.writeStreamChunk(this, data)
+  }
+
+  end(): void {
+    if (this.ended || this.closed) return
+    this.ended = true
+    if (this.started) this.slot.conn.flush()
+  }
+
+  abort(): void {
+    if (this.closed) return
+    this.slot.conn.socket.destroy()
+  }
+
+  /** The connection went away before the stream was over. */
+  gone(): void {
+    if (this.closed) return
+    this.closed = true
+    this.pending = []
+    this.pendingBytes = 0
+    const events = this.events
+    queueMicrotask(() => events.onClose(false))
+  }
+
+  /** The last byte was written. */
+  finished(): void {
+    if (this.closed) return
+    this.closed = true
+    const events = this.events
+    queueMicrotask(() => events.onClose(true))
   }
 }
 
@@ -327,12 +430,25 @@ class Connection implements ParserCallbacks, WheelEntry {
         if (slot.needContinue) this.#writeContinue(slot)
         break
       }
-      queue.shift()
-      if (slot.dispatched) this.inFlight--
       if (!corked) {
         socket.cork()
         corked = true
       }
+      const stream = slot.streamed
+      if (stream !== null && !stream.closed) {
+        if (!stream.started) {
+          stream.started = true
+          this.#writeHead(slot, slot.close, stream.bodyless ? -1 : stream.chunked ? -2 : -3)
+          for (const part of stream.pending) socket.write(part)
+          stream.pending = []
+          stream.pendingBytes = 0
+        }
+        // A stream holds the front of the queue until it ends.
+        if (!stream.ended) break
+        if (stream.chunked && !stream.bodyless) socket.write(LAST_CHUNK)
+      }
+      queue.shift()
+      if (slot.dispatched) this.inFlight--
       if (slot.ws !== null) {
         socket.write(slot.body as string, 'latin1')
         socket.uncork()
@@ -340,7 +456,8 @@ class Connection implements ParserCallbacks, WheelEntry {
         return
       }
       closing = slot.close
-      this.#write(slot, closing)
+      if (stream !== null) stream.finished()
+      else this.#write(slot, closing)
       if (closing) break
     }
     if (!corked) return
@@ -387,6 +504,46 @@ class Connection implements ParserCallbacks, WheelEntry {
     this.touch()
   }
 
+  /**
+   * Writes a streamed response's head. `framing`: -1 no body (HEAD, 1xx/204/304: for HEAD the
+   * headers a GET would get), -2 chunked, -3 until the connection closes.
+   */
+  #writeHead(slot: Slot, close: boolean, framing: number): void {
+    const { status, headers } = slot
+    let head = statusLine(status)
+    for (let i = 0; i + 1 < headers.length; i += 2)
+      head += headers[i] + ': ' + headers[i + 1] + '\r\n'
+    head += 'Date: ' + httpDate() + '\r\n'
+    const chunked = slot.versionMinor === 1 && !isBodylessStatus(status)
+    if (framing === -2 || (framing === -1 && slot.isHead && chunked))
+      head += 'Transfer-Encoding: chunked\r\n'
+    if (close) head += 'Connection: close\r\n'
+    else if (slot.versionMinor === 0) head += 'Connection: keep-alive\r\n'
+    this.socket.write(head + '\r\n', 'latin1')
+  }
+
+  /** Writes one piece of the stream that owns the front of the queue. */
+  writeStreamChunk(stream: NodeStream, data: Uint8Array): SendStatus {
+    const socket = this.socket
+    if (this.destroyed || socket.destroyed) return 'dropped'
+    if (stream.chunked) {
+      socket.cork()
+      socket.write(data.byteLength.toString(16) + '\r\n', 'latin1')
+      socket.write(data)
+      socket.write(CRLF)
+      socket.uncork()
+    } else socket.write(data)
+    this.lastWrite = Date.now()
+    const waiting = socket.writableLength
+    if (waiting === 0) return 'sent'
+    if (this.writeWaitSince === 0) {
+      this.writeWaitSince = this.lastWrite
+      this.touch()
+    }
+    if (waiting > this.transport.options.writeHighWaterMark) this.pauseReading()
+    return 'buffered'
+  }
+
   #write(slot: Slot, close: boolean): void {
     const { status, headers, body } = slot
     let head = statusLine(status)
@@ -415,6 +572,8 @@ class Connection implements ParserCallbacks, WheelEntry {
     this.writeWaitSince = 0
     this.lastWrite = Date.now()
     this.maybeResume()
+    const stream = this.queue[0]?.streamed
+    if (stream != null && stream.started && !stream.closed) stream.events.onDrain?.()
   }
 
   // ---- timeouts ----
@@ -501,7 +660,11 @@ class Connection implements ParserCallbacks, WheelEntry {
   cleanup(): void {
     this.destroyed = true
     if (this.ws !== null) this.ws.socketClosed()
-    else for (const slot of this.queue) slot.ws?.socketClosed()
+    else
+      for (const slot of this.queue) {
+        slot.ws?.socketClosed()
+        slot.streamed?.gone()
+      }
     this.transport.wheel.remove(this)
     this.queue.length = 0
     this.current = null

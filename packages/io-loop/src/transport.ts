@@ -55,10 +55,56 @@ export interface ResponseWriter {
     settings: WebSocketSettings,
     events: WebSocketEvents,
   ): TransportWebSocket | null
+  /**
+   * Starts a streamed response: the head now (`status`, `headers` as for {@link end}), the
+   * body in pieces through the returned {@link TransportStream}. HTTP/1.1 bodies are sent
+   * chunked; an HTTP/1.0 body ends by closing the connection. A `HEAD` request, or a status
+   * without a body (1xx, 204, 304), gets the head alone and a stream that is already over.
+   * Later pipelined responses wait until the stream ends.
+   */
+  stream(
+    status: number,
+    headers: readonly string[],
+    events: StreamEvents,
+    close?: boolean,
+  ): TransportStream
   /** `true` once the connection has gone (the response can no longer be delivered). */
   readonly closed: boolean
   /** `true` once `end` was called. */
   readonly ended: boolean
+}
+
+/** What a streamed response tells its owner ({@link ResponseWriter.stream}). */
+export interface StreamEvents {
+  /** Everything written so far was taken by the kernel (after a write returned `buffered`). */
+  onDrain?(): void
+  /**
+   * The stream is over, called exactly once, never from inside `stream()` itself:
+   * `complete` when it was ended and its last byte written, `false` when the connection
+   * went away first.
+   */
+  onClose(complete: boolean): void
+}
+
+/**
+ * The body of a streamed response, owned by the IO thread. Valid until
+ * {@link StreamEvents.onClose}; after that `write` returns `'dropped'`.
+ */
+export interface TransportStream {
+  /**
+   * Writes one piece of the body (an empty one is ignored). Returns `sent` when it went to
+   * the kernel at once, `buffered` when it waits (behind unsent bytes, or behind an earlier
+   * pipelined response), `dropped` when the stream is over or has no body.
+   */
+  write(chunk: Uint8Array | string): SendStatus
+  /** Ends the body. Idempotent. */
+  end(): void
+  /** Drops the connection at once (the body stays incomplete); `onClose(false)` follows. */
+  abort(): void
+  /** Bytes written to this stream and not yet taken by the kernel. */
+  readonly bufferedAmount: number
+  /** `true` once the stream is over (ended and written, or the connection is gone). */
+  readonly closed: boolean
 }
 
 /**

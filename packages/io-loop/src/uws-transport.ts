@@ -23,7 +23,9 @@ import {
 import {
   DEFAULT_TRANSPORT_OPTIONS,
   type ResponseWriter,
+  type StreamEvents,
   type Transport,
+  type TransportStream,
   type TransportOptions,
   type TransportRequest,
   type TransportWebSocket,
@@ -46,7 +48,10 @@ interface UwsHttpResponse {
   writeHeader(key: string, value: string): UwsHttpResponse
   end(body?: string | Uint8Array, closeConnection?: boolean): UwsHttpResponse
   endWithoutBody(reportedContentLength?: number, closeConnection?: boolean): UwsHttpResponse
+  write(chunk: string | Uint8Array): boolean
+  onWritable(handler: (offset: number) => boolean): UwsHttpResponse
   cork(cb: () => void): UwsHttpResponse
+  close(): UwsHttpResponse
   onAborted(cb: () => void): UwsHttpResponse
   onData(cb: (chunk: ArrayBuffer, isLast: boolean) => void): UwsHttpResponse
   getRemoteAddressAsText(): ArrayBuffer
@@ -254,10 +259,88 @@ class UwsSocket implements TransportWebSocket {
   }
 }
 
+/**
+ * A streamed response body on uWebSockets.js (chunked by uWS itself). What uWS buffers is
+ * not visible from JS: `bufferedAmount` counts what was written since a write last met
+ * backpressure, until uWS reports the socket writable again.
+ */
+class UwsStream implements TransportStream {
+  closed = false
+  ended = false
+  /** Close the connection after the last chunk. */
+  closeAtEnd = false
+  #buffered = 0
+  #watching = false
+
+  constructor(
+    readonly writer: UwsResponseWriter,
+    readonly events: StreamEvents,
+  ) {}
+
+  get bufferedAmount(): number {
+    return this.closed ? 0 : this.#buffered
+  }
+
+  write(chunk: Uint8Array | string): SendStatus {
+    if (this.ended || this.closed) return 'dropped'
+    const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength
+    if (length === 0) return this.#buffered > 0 ? 'buffered' : 'sent'
+    const res = this.writer.res
+    let ok = false
+    res.cork(() => {
+      ok = res.write(chunk)
+    })
+    if (ok && this.#buffered === 0) return 'sent'
+    this.#buffered += length
+    if (!this.#watching) {
+      this.#watching = true
+      res.onWritable(() => {
+        if (this.closed || this.#buffered === 0) return true
+        this.#buffered = 0
+        this.events.onDrain?.()
+        return true
+      })
+    }
+    return 'buffered'
+  }
+
+  end(): void {
+    if (this.ended || this.closed) return
+    this.ended = true
+    const writer = this.writer
+    if (writer.closed) return
+    writer.closed = true
+    const res = writer.res
+    res.cork(() => res.end(EMPTY, this.closeAtEnd || writer.transport.closing))
+    this.finish(true)
+    writer.transport.settled()
+  }
+
+  abort(): void {
+    if (this.closed) return
+    const writer = this.writer
+    writer.closed = true
+    this.finish(false)
+    writer.res.close()
+    writer.transport.settled()
+  }
+
+  /** Over: `complete` after `end`, not when the connection went away. */
+  finish(complete: boolean): void {
+    if (this.closed) return
+    this.closed = true
+    this.ended = true
+    this.#buffered = 0
+    const events = this.events
+    queueMicrotask(() => events.onClose(complete))
+  }
+}
+
 /** Where one request's answer goes. */
 class UwsResponseWriter implements ResponseWriter {
   ended = false
   closed = false
+  streamed: UwsStream | null = null
 
   constructor(
     readonly transport: UwsTransport,
@@ -299,6 +382,49 @@ class UwsResponseWriter implements ResponseWriter {
       } else res.end(body ?? EMPTY, closeConnection)
     })
     this.transport.settled()
+  }
+
+  stream(
+    status: number,
+    headers: readonly string[],
+    events: StreamEvents,
+    close?: boolean,
+  ): TransportStream {
+    if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
+    this.ended = true
+    const stream = (this.streamed = new UwsStream(this, events))
+    if (this.closed) {
+      stream.finish(false)
+      return stream
+    }
+    const res = this.res
+    if (this.isHead && !isBodylessStatus(status) && this.ws === null && close !== true) {
+      // The head a GET would get (a chunked body), without the body.
+      this.closed = true
+      res.cork(() => {
+        res.writeStatus(statusReason(status))
+        for (let i = 0; i + 1 < headers.length; i += 2)
+          res.writeHeader(headers[i] as string, headers[i + 1] as string)
+        res.writeHeader('Transfer-Encoding', 'chunked').endWithoutBody()
+      })
+      stream.finish(true)
+      this.transport.settled()
+      return stream
+    }
+    if (this.isHead || isBodylessStatus(status) || this.ws !== null) {
+      // No body to stream: the head alone (as for end(), a refused upgrade closes).
+      this.ended = false
+      this.end(status, headers, undefined, close)
+      stream.finish(true)
+      return stream
+    }
+    if (close === true) stream.closeAtEnd = true
+    res.cork(() => {
+      res.writeStatus(statusReason(status))
+      for (let i = 0; i + 1 < headers.length; i += 2)
+        res.writeHeader(headers[i] as string, headers[i + 1] as string)
+    })
+    return stream
   }
 
   upgrade(
@@ -478,6 +604,7 @@ export class UwsTransport implements Transport {
     res.onAborted(() => {
       if (writer.closed) return
       writer.closed = true
+      writer.streamed?.finish(false)
       this.settled()
     })
     const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('latin1')

@@ -31,6 +31,7 @@ export {
   type WebSocketEvent,
   type WebSocketHandler,
 } from './websocket.js'
+export { ResponseStream } from './stream.js'
 export type { DeflateOptions } from '@mummy/websocket'
 export { Headers, asciiLower } from './headers.js'
 export type { Handler, HandlerLike, RequestHandlerObject } from './handler.js'

@@ -57,6 +57,15 @@ export type PublishMessage = [
   data: Uint8Array,
   except: number,
 ]
+/**
+ * Worker → IO: answer the job's request with a streamed response; `streamId` was claimed in
+ * the {@link StatusTable} by the worker.
+ */
+export type StreamStartMessage = [tag: 'h', streamId: number, status: number, headers: string[]]
+/** Worker → IO: one piece of a streamed response's body. */
+export type StreamWriteMessage = [tag: 'w', streamId: number, data: Uint8Array]
+/** Worker → IO: end a streamed response (`e`), or drop its connection (`x`: over its limit). */
+export type StreamEndMessage = [tag: 'e' | 'x', streamId: number]
 /** Worker → IO: a log line. */
 export type LogMessage = [tag: 'l', level: 'debug' | 'info' | 'warn' | 'error', message: string]
 /** Any worker → IO message. */
@@ -67,6 +76,9 @@ export type WorkerMessage =
   | CloseMessage
   | TopicMessage
   | PublishMessage
+  | StreamStartMessage
+  | StreamWriteMessage
+  | StreamEndMessage
   | LogMessage
 
 /** WebSocket settings the workers need to know. */
@@ -100,52 +112,96 @@ export function transferList(bytes: Uint8Array): ArrayBuffer[] | undefined {
 
 /**
  * A table in shared memory that lets any worker see, without a round trip, whether a
- * WebSocket is still open and how many bytes wait to be sent to it — so `ws.send()` can say
- * `sent`, `buffered` or `dropped` at once. Per slot: the id that owns it, the bytes the socket
- * has not sent yet (written by the IO thread), and the bytes workers have posted that the IO
- * thread has not taken yet (added by workers, subtracted by the IO thread).
+ * WebSocket or a streamed response is still open and how many bytes wait to be sent to it —
+ * so `ws.send()` and `stream.write()` can say `sent`, `buffered` or `dropped` at once. Per
+ * slot: the id that owns it, the bytes the socket has not sent yet (written by the IO
+ * thread), the bytes workers have posted that the IO thread has not taken yet (added by
+ * workers, subtracted by the IO thread), and the slot's generation.
  * Ids are `generation × SLOTS + slot` with a generation per slot, bumped at every reuse, so a
- * stale id never reads (or receives) another connection's traffic.
+ * stale id never reads (or receives) another connection's traffic. The lower half of the
+ * slots is handed out by the IO thread (WebSockets, from a free list); the upper half is
+ * claimed by any thread with a compare-and-swap (streamed responses, which a worker opens
+ * without a round trip).
  */
 export class StatusTable {
   /** Connections that can be tracked at once. */
   static readonly SLOTS = 1 << 18
-  static readonly #CELLS = 3
+  /** First slot of the half claimed with compare-and-swap. */
+  static readonly #SHARED = (1 << 18) >>> 1
+  static readonly #CELLS = 4
   readonly buffer: SharedArrayBuffer
   readonly #cells: Int32Array
-  readonly #generations: Uint16Array
   #free: number[] = []
   #next = 1
+  /** Where this thread looks for a free shared slot next. */
+  #cursor: number
 
   constructor(buffer?: SharedArrayBuffer) {
     this.buffer = buffer ?? new SharedArrayBuffer(StatusTable.SLOTS * StatusTable.#CELLS * 4)
     this.#cells = new Int32Array(this.buffer)
-    this.#generations = new Uint16Array(buffer === undefined ? StatusTable.SLOTS : 0)
+    const half = StatusTable.SLOTS - StatusTable.#SHARED
+    this.#cursor = StatusTable.#SHARED + Math.floor(Math.random() * half)
   }
 
-  /** IO thread: a new id, marked open with nothing buffered. */
-  allocate(): number {
-    let slot = this.#free.pop()
-    if (slot === undefined) {
-      if (this.#next >= StatusTable.SLOTS)
-        throw new Error('more than 262,143 WebSockets open at once')
-      slot = this.#next++
-    }
-    const generation = (this.#generations[slot] = ((this.#generations[slot] ?? 0) % 0x7fff) + 1)
-    const id = generation * StatusTable.SLOTS + slot
+  /** Makes `slot` (reserved by the caller) live under a new generation; returns its id. */
+  #open(slot: number): number {
     const at = slot * StatusTable.#CELLS
+    // 1…16382: an id then stays below 2³² − 2¹⁸, so `id | 0` is never 0 or -1.
+    const generation = ((Atomics.load(this.#cells, at + 3) % 0x3ffe) + 1) | 0
+    Atomics.store(this.#cells, at + 3, generation)
+    const id = generation * StatusTable.SLOTS + slot
     Atomics.store(this.#cells, at + 1, 0)
     Atomics.store(this.#cells, at + 2, 0)
     Atomics.store(this.#cells, at, id | 0)
     return id
   }
 
+  /** IO thread: a new WebSocket id, marked open with nothing buffered. */
+  allocate(): number {
+    let slot = this.#free.pop()
+    if (slot === undefined) {
+      if (this.#next >= StatusTable.#SHARED)
+        throw new Error('more than 131,071 WebSockets open at once')
+      slot = this.#next++
+    }
+    return this.#open(slot)
+  }
+
+  /**
+   * Any thread: a new stream id from the shared half, marked open with nothing buffered;
+   * `0` when every shared slot is taken.
+   */
+  claim(): number {
+    const first = StatusTable.#SHARED
+    const span = StatusTable.SLOTS - first
+    let slot = this.#cursor
+    for (let tries = 0; tries < span; tries++) {
+      if (++slot >= StatusTable.SLOTS) slot = first
+      const at = slot * StatusTable.#CELLS
+      // -1 marks a slot being claimed (no id is -1: generations are positive).
+      if (
+        Atomics.load(this.#cells, at) === 0 &&
+        Atomics.compareExchange(this.#cells, at, 0, -1) === 0
+      ) {
+        this.#cursor = slot
+        return this.#open(slot)
+      }
+    }
+    return 0
+  }
+
   /** IO thread: the connection is gone (sends to it are dropped from now on). */
   release(id: number): void {
-    const at = (id % StatusTable.SLOTS) * StatusTable.#CELLS
+    const slot = id % StatusTable.SLOTS
+    const at = slot * StatusTable.#CELLS
     if (Atomics.load(this.#cells, at) !== (id | 0)) return
     Atomics.store(this.#cells, at, 0)
-    this.#free.push(id % StatusTable.SLOTS)
+    if (slot < StatusTable.#SHARED) this.#free.push(slot)
+  }
+
+  /** Any thread: `true` while `id` is open. */
+  isOpen(id: number): boolean {
+    return Atomics.load(this.#cells, (id % StatusTable.SLOTS) * StatusTable.#CELLS) === (id | 0)
   }
 
   /** IO thread: bytes waiting in the socket of `id`. */

@@ -16,6 +16,7 @@ import {
   type DeflateParams,
 } from '@mummy/websocket'
 import { WebSocket } from './websocket.js'
+import { ResponseStream } from './stream.js'
 
 /** Headers a handler may pass to {@link Request.respond}. */
 export type HeadersInit =
@@ -131,6 +132,12 @@ export interface ResponseSettings {
   websocketCompression: false | DeflateOptions
 }
 
+/**
+ * Where a streamed response starts: status and validated headers. Returns the stream's id
+ * (claimed in the shared status table), or 0 when none is free.
+ */
+export type StreamSink = (status: number, headers: string[]) => number
+
 /** Where an accepted WebSocket upgrade goes: the 101 head and the agreed deflate parameters. */
 export type UpgradeSink = (wsId: number, head: string, deflate: DeflateParams | null) => void
 
@@ -157,6 +164,8 @@ export interface RequestInit {
   /** Non-zero when the request may become a WebSocket. */
   wsId: number
   upgrade: UpgradeSink | null
+  /** Starts a streamed response. */
+  stream: StreamSink
 }
 
 /**
@@ -194,6 +203,7 @@ export class Request {
   readonly #versionMinor: 0 | 1
   readonly #wsId: number
   readonly #upgrade: UpgradeSink | null
+  readonly #stream: StreamSink
 
   /** @internal Built by the server; handlers receive it. */
   constructor(init: RequestInit) {
@@ -208,6 +218,7 @@ export class Request {
     this.#settings = init.settings
     this.#wsId = init.wsId
     this.#upgrade = init.upgrade
+    this.#stream = init.stream
   }
 
   /** The percent-decoded path, without the query string, e.g. `/search`. */
@@ -301,6 +312,40 @@ export class Request {
     this.#responded = true
     this.#upgrade(this.#wsId, head, deflate?.params ?? null)
     return new WebSocket(this.#wsId)
+  }
+
+  /**
+   * Starts a streamed response: the status and headers now, the body in pieces through the
+   * returned {@link ResponseStream} — from this handler, later, or from any other worker (pass
+   * `stream.id`). HTTP/1.1 bodies are sent chunked; an HTTP/1.0 body ends by closing the
+   * connection; `HEAD` gets the head alone. Streamed bodies are not compressed. The handler
+   * may return at once: the response stays open until `stream.end()` or the client leaves.
+   * Throws as {@link respond} does, and `ERR_MUMMY_TOO_MANY_STREAMS` when 131,072 responses
+   * are already streaming.
+   *
+   * @example
+   * ```ts
+   * const stream = request.respondStream(200, { 'Content-Type': 'text/plain' })
+   * stream.write('first\n')
+   * setTimeout(() => stream.end('last\n'), 1000)
+   * ```
+   */
+  respondStream(status: number, headers?: HeadersInit): ResponseStream {
+    if (this.#responded)
+      throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new MummyError('ERR_MUMMY_INVALID_STATUS', `invalid response status: ${String(status)}`)
+    }
+    const flat = flattenHeaders(headers)
+    const id = this.#stream(status, flat)
+    if (id === 0) {
+      throw new MummyError(
+        'ERR_MUMMY_TOO_MANY_STREAMS',
+        'no room for another streamed response (131,072 are open)',
+      )
+    }
+    this.#responded = true
+    return new ResponseStream(id)
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   type ResponseWriter,
   type TransportOptions,
   type TransportRequest,
+  type TransportStream,
   type TransportWebSocket,
   type WebSocketEvents,
   type WebSocketSettings,
@@ -163,7 +164,13 @@ export class Server {
   #eventJobs = new Map<number, [number, number]>()
   readonly #table = new StatusTable()
   readonly #sockets = new Map<number, WsRecord>()
+  /** Open streamed responses by id. */
+  readonly #streams = new Map<number, TransportStream>()
+  /** Writes that reached a stream before its head did (posted by another worker), by id. */
+  readonly #earlyStream = new Map<number, WorkerMessage[]>()
   #wsSettings: WebSocketSettings | null = null
+  /** Unsent bytes above which a streamed response's connection is closed. */
+  #streamLimit = DEFAULT_WEBSOCKET_SETTINGS.maxBackpressure
   #inline: Handler | null = null
   #inlineWs: WebSocketHandler | null = null
   #listening: Promise<void> | null = null
@@ -285,6 +292,7 @@ export class Server {
       backpressurePolicy: o.backpressure ?? DEFAULT_WEBSOCKET_SETTINGS.backpressurePolicy,
       deflate: null,
     }
+    this.#streamLimit = this.#wsSettings.maxBackpressure
     setWebSocketChannel({
       post: (message) => this.#onWorkerMessage(message as WorkerMessage, null),
       table: this.#table,
@@ -351,6 +359,14 @@ export class Server {
         if (!res.closed) res.end(status, headers, body)
       },
       upgrade: (id, head, deflate) => this.#acceptUpgrade(id, head, deflate),
+      stream: (status, headers) => {
+        const id = this.#table.claim()
+        if (id !== 0) {
+          if (wsId !== 0 && this.#sockets.get(wsId)?.conn === null) this.#forgetSocket(wsId)
+          this.#openStream(res, id, status, headers)
+        }
+        return id
+      },
     })
     void runHandler(this.#inline!, request, this.#log)
   }
@@ -383,6 +399,19 @@ export class Server {
         }
         this.#acceptUpgrade(message[1], message[2], message[3])
         return
+      case 'h': {
+        if (jobId === null) return
+        const res = this.#pending.get(jobId)
+        this.#pending.delete(jobId)
+        this.#refuseUpgrade(jobId)
+        this.#openStream(res, message[1], message[2], message[3])
+        return
+      }
+      case 'w':
+      case 'e':
+      case 'x':
+        this.#streamCommand(message)
+        return
       case 'l':
         this.#log(message[1], message[2])
         return
@@ -395,6 +424,62 @@ export class Server {
       default:
         this.#wsCommand(message)
     }
+  }
+
+  /** Starts streamed response `id` on `res` (or releases the id when the client is gone). */
+  #openStream(
+    res: ResponseWriter | undefined,
+    id: number,
+    status: number,
+    headers: string[],
+  ): void {
+    if (res === undefined || res.closed || res.ended) {
+      this.#table.release(id)
+      this.#earlyStream.delete(id)
+      return
+    }
+    const stream = res.stream(status, headers, {
+      onDrain: () => this.#table.setBuffered(id, 0),
+      onClose: () => {
+        this.#streams.delete(id)
+        this.#table.release(id)
+      },
+    })
+    if (!stream.closed) this.#streams.set(id, stream)
+    const early = this.#earlyStream.get(id)
+    if (early !== undefined) {
+      this.#earlyStream.delete(id)
+      for (const message of early) this.#streamCommand(message)
+    }
+  }
+
+  /** A write or end for a streamed response. */
+  #streamCommand(message: WorkerMessage): void {
+    const id = message[1] as number
+    const stream = this.#streams.get(id)
+    const bytes = message[0] === 'w' ? (message[2] as Uint8Array).byteLength : 0
+    if (stream === undefined) {
+      if (this.#table.isOpen(id)) {
+        // Claimed, and its head is still on its way from the worker that opened it.
+        const early = this.#earlyStream.get(id)
+        if (early !== undefined) early.push(message)
+        else this.#earlyStream.set(id, [message])
+      } else if (bytes > 0) this.#table.taken(id, bytes)
+      return
+    }
+    if (message[0] === 'e') {
+      stream.end()
+      return
+    }
+    this.#table.taken(id, bytes)
+    if (message[0] === 'x' || stream.bufferedAmount > this.#streamLimit) {
+      // A body cannot skip bytes: a reader this far behind loses the connection.
+      this.#log('debug', `streamed response ${id}: over maxBackpressure, closing the connection`)
+      stream.abort()
+      return
+    }
+    stream.write(message[2] as Uint8Array)
+    this.#table.setBuffered(id, stream.bufferedAmount)
   }
 
   /** A command for one WebSocket: send, close, subscribe, unsubscribe. */

@@ -38,7 +38,8 @@ export type WebSocketHandler = (
 
 /** Where a worker-side handle sends its commands, and how it predicts send results. */
 interface Channel {
-  post(message: unknown): void
+  /** Posts `message`; `transfer` lists buffers it owns that may be moved instead of copied. */
+  post(message: unknown, transfer?: ArrayBuffer[]): void
   table: StatusTable | null
   maxBackpressure: number
   policy: 'close' | 'drop'
@@ -49,6 +50,11 @@ let channel: Channel | null = null
 /** @internal Set once per thread by the server. */
 export function setWebSocketChannel(next: Channel): void {
   channel = next
+}
+
+/** @internal The channel of this thread (for other handle types). */
+export function currentChannel(): Channel {
+  return current()
 }
 
 function current(): Channel {
@@ -186,8 +192,8 @@ export function workerChannel(
   if (!isPoolWorker()) throw new MummyError('ERR_MUMMY_NOT_IN_WORKER', 'not in a worker')
   let oldest = -1
   return {
-    post(message) {
-      postToMain(message)
+    post(message, transfer) {
+      postToMain(message, transfer)
       const now = performance.now()
       if (oldest < 0) {
         oldest = now

@@ -32,12 +32,9 @@ const settings: ResponseSettings = {
   websocketCompression: config.websocket.compression,
 }
 const EMPTY = Buffer.alloc(0)
+const table = new StatusTable(config.websocket.status)
 setWebSocketChannel(
-  workerChannel(
-    new StatusTable(config.websocket.status),
-    config.websocket.maxBackpressure,
-    config.websocket.backpressurePolicy,
-  ),
+  workerChannel(table, config.websocket.maxBackpressure, config.websocket.backpressurePolicy),
 )
 
 function log(level: LogLevel, message: string): void {
@@ -133,6 +130,14 @@ runWorker((payload: unknown, ctx: JobContext) => {
     upgrade: (wsId, head, deflate) => {
       ctx.post(['u', wsId, head, deflate])
       ctx.flush()
+    },
+    stream: (status, headers) => {
+      const id = table.claim()
+      if (id !== 0) {
+        ctx.post(['h', id, status, headers])
+        ctx.flush()
+      }
+      return id
     },
   })
   return runHandler(handler, request, log)
