@@ -1,6 +1,5 @@
+import { transferList } from './protocol.js'
 import { currentChannel, type SendStatus } from './websocket.js'
-
-const ENCODER = new TextEncoder()
 
 /** How often {@link ResponseStream.drained} looks at the shared table (ms). */
 const DRAIN_POLL_MS = 2
@@ -41,9 +40,9 @@ export class ResponseStream {
    */
   write(data: string | Uint8Array): SendStatus {
     const ch = currentChannel()
-    // A copy that this handle owns: the caller may reuse its buffer as soon as we return
-    // (the message leaves later, batched), and the copy then travels without another one.
-    const bytes = typeof data === 'string' ? ENCODER.encode(data) : new Uint8Array(data)
+    // A copy: the caller may reuse its buffer as soon as we return (the message leaves later,
+    // batched). A large one owns its buffer and is moved, not cloned, to the IO thread.
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)
     const table = ch.table
     const buffered = table === null ? 0 : table.buffered(this.id)
     if (buffered < 0) return 'dropped'
@@ -54,7 +53,7 @@ export class ResponseStream {
       return 'dropped'
     }
     table?.posted(this.id, bytes.byteLength)
-    ch.post(['w', this.id, bytes], [bytes.buffer as ArrayBuffer])
+    ch.post(['w', this.id, bytes], transferList(bytes))
     return buffered > 0 ? 'buffered' : 'sent'
   }
 

@@ -104,6 +104,18 @@ describe.each(TRANSPORTS)('WebSockets (%s transport)', (transport) => {
     slow.ws.close()
   })
 
+  it('a handler may reuse a buffer right after send(): what was sent stays as it was', async () => {
+    const ws = new WebSocketClient(`${base}/ws`)
+    const got: Buffer[] = []
+    ws.on('message', (data, isBinary) => isBinary && got.push(data as Buffer))
+    await new Promise((resolve) => ws.once('open', resolve))
+    ws.send('reuse')
+    await until(() => got.length >= 2)
+    expect(got[0]!.equals(Buffer.alloc(5000, 1))).toBe(true)
+    expect(got[1]!.equals(Buffer.alloc(10, 2))).toBe(true)
+    ws.close()
+  })
+
   it('pub/sub: a publish from a worker reaches every subscriber', async () => {
     const clients = await Promise.all(Array.from({ length: 5 }, () => open(`${base}/ws`)))
     for (const c of clients) c.ws.send('sub:room1')

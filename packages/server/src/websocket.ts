@@ -1,6 +1,6 @@
 import { MummyError } from '@mummy/errors'
 import { isPoolWorker, postToMain, flushToMain } from '@mummy/workers'
-import type { StatusTable, WsEvent } from './protocol.js'
+import { transferList, type StatusTable, type WsEvent } from './protocol.js'
 
 /** What happened to a message given to {@link WebSocket.send}. */
 export type SendStatus = 'sent' | 'buffered' | 'dropped'
@@ -67,8 +67,14 @@ function current(): Channel {
   return channel
 }
 
-function toBytes(data: string | Uint8Array): Uint8Array {
-  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+/**
+ * The bytes of `data`, copied: the caller may reuse its buffer as soon as the call returns
+ * (commands leave later, batched). Small copies come from Node's buffer pool (measured
+ * cheaper to clone than an exact buffer is to allocate or move); large ones own their
+ * buffer and are moved to the IO thread instead of cloned ({@link transferList}).
+ */
+function toBytes(data: string | Uint8Array): Buffer {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)
 }
 
 /**
@@ -111,14 +117,14 @@ export class WebSocket {
       // the connection and drops the message); with `drop` the message is simply not sent.
       if (ch.policy === 'close') {
         table?.posted(this.id, bytes.byteLength)
-        ch.post(['s', this.id, kind, bytes])
+        ch.post(['s', this.id, kind, bytes], transferList(bytes))
       }
       return 'dropped'
     }
     // Counted as buffered until the IO thread takes it, so a tight loop of sends sees its own
     // backlog at once.
     table?.posted(this.id, bytes.byteLength)
-    ch.post(['s', this.id, kind, bytes])
+    ch.post(['s', this.id, kind, bytes], transferList(bytes))
     return buffered > 0 ? 'buffered' : 'sent'
   }
 
@@ -143,7 +149,8 @@ export class WebSocket {
     data: string | Uint8Array,
     kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary',
   ): void {
-    current().post(['p', topic, kind, toBytes(data), this.id])
+    const bytes = toBytes(data)
+    current().post(['p', topic, kind, bytes, this.id], transferList(bytes))
   }
 
   /** `false` once the connection is known to be closed. */
@@ -173,7 +180,8 @@ export function publish(
   data: string | Uint8Array,
   kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary',
 ): void {
-  current().post(['p', topic, kind, toBytes(data), 0])
+  const bytes = toBytes(data)
+  current().post(['p', topic, kind, bytes, 0], transferList(bytes))
 }
 
 /**
