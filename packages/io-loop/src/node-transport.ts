@@ -689,6 +689,13 @@ function onEnd(this: net.Socket): void {
     this.end()
     return
   }
+  const front = conn.queue[0]?.streamed
+  if (front != null && front.started && !front.ended) {
+    // The peer closed its side while a streamed body is under way: it has gone (a stream has
+    // no end the peer could be waiting for). Writing on would only find out later.
+    this.destroy()
+    return
+  }
   conn.parser.finish()
   // A half-received request is dropped; what was fully asked is still answered, then we close.
   conn.dropSlot(conn.stopReading())

@@ -36,8 +36,14 @@ export type WsEvent =
  */
 export type WsJob = [tag: typeof JOB_WS, wsId: number, events: WsEvent[]]
 
+/** An event-stream event job. */
+export const JOB_SSE = 2
+
+/** IO → worker: an event stream is over; run the app's `sseHandler` for it. */
+export type SseJob = [tag: typeof JOB_SSE, streamId: number, event: 'close']
+
 /** Any job payload. */
-export type JobPayload = HttpJob | WsJob
+export type JobPayload = HttpJob | WsJob | SseJob
 
 /** Worker → IO: the response to the job it is posted for. */
 export type ResponseMessage = [tag: 'r', status: number, headers: string[], body: Uint8Array]
@@ -61,7 +67,15 @@ export type PublishMessage = [
  * Worker → IO: answer the job's request with a streamed response; `streamId` was claimed in
  * the {@link StatusTable} by the worker.
  */
-export type StreamStartMessage = [tag: 'h', streamId: number, status: number, headers: string[]]
+export type StreamStartMessage = [
+  tag: 'h',
+  streamId: number,
+  status: number,
+  headers: string[],
+  sse: boolean,
+]
+/** Worker → IO: subscribe (`T`) / unsubscribe (`V`) an event stream to a topic. */
+export type SseTopicMessage = [tag: 'T' | 'V', streamId: number, topic: string]
 /** Worker → IO: one piece of a streamed response's body. */
 export type StreamWriteMessage = [tag: 'w', streamId: number, data: Uint8Array]
 /** Worker → IO: end a streamed response (`e`), or drop its connection (`x`: over its limit). */
@@ -79,6 +93,7 @@ export type WorkerMessage =
   | StreamStartMessage
   | StreamWriteMessage
   | StreamEndMessage
+  | SseTopicMessage
   | LogMessage
 
 /** WebSocket settings the workers need to know. */

@@ -1,5 +1,6 @@
 import type { Handler } from './handler.js'
 import type { WebSocketHandler } from './websocket.js'
+import type { SseHandler } from './sse.js'
 
 /**
  * In single-file mode the user's script is loaded again in every worker; its
@@ -8,7 +9,11 @@ import type { WebSocketHandler } from './websocket.js'
  */
 const KEY = Symbol.for('mummy.server.registered-handler')
 
-type Slot = { handler: Handler | null; websocketHandler: WebSocketHandler | null }
+type Slot = {
+  handler: Handler | null
+  websocketHandler: WebSocketHandler | null
+  sseHandler?: SseHandler | null
+}
 
 function slot(): Slot {
   const g = globalThis as unknown as Record<symbol, Slot | undefined>
@@ -19,9 +24,11 @@ function slot(): Slot {
 export function registerWorkerHandler(
   handler: Handler,
   websocketHandler: WebSocketHandler | null = null,
+  sseHandler: SseHandler | null = null,
 ): void {
   slot().handler = handler
   slot().websocketHandler = websocketHandler
+  slot().sseHandler = sseHandler
 }
 
 /** The WebSocket handler registered in this worker, if any. */
@@ -32,4 +39,9 @@ export function registeredWebSocketHandler(): WebSocketHandler | null {
 /** The handler registered in this worker, if any. */
 export function registeredWorkerHandler(): Handler | null {
   return slot().handler
+}
+
+/** @internal The event-stream handler registered in this thread, if any. */
+export function registeredSseHandler(): SseHandler | null {
+  return slot().sseHandler ?? null
 }

@@ -17,6 +17,8 @@ import {
 } from '@mummy/websocket'
 import { WebSocket } from './websocket.js'
 import { ResponseStream } from './stream.js'
+import { SseStream } from './sse.js'
+import { SSE_HEADERS, lastEventId } from '@mummy/sse'
 
 /** Headers a handler may pass to {@link Request.respond}. */
 export type HeadersInit =
@@ -136,7 +138,7 @@ export interface ResponseSettings {
  * Where a streamed response starts: status and validated headers. Returns the stream's id
  * (claimed in the shared status table), or 0 when none is free.
  */
-export type StreamSink = (status: number, headers: string[]) => number
+export type StreamSink = (status: number, headers: string[], sse: boolean) => number
 
 /** Where an accepted WebSocket upgrade goes: the 101 head and the agreed deflate parameters. */
 export type UpgradeSink = (wsId: number, head: string, deflate: DeflateParams | null) => void
@@ -336,8 +338,45 @@ export class Request {
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new MummyError('ERR_MUMMY_INVALID_STATUS', `invalid response status: ${String(status)}`)
     }
-    const flat = flattenHeaders(headers)
-    const id = this.#stream(status, flat)
+    return new ResponseStream(this.#startStream(status, flattenHeaders(headers), false))
+  }
+
+  /**
+   * Answers with an event stream (`text/event-stream`, `Cache-Control: no-cache`; headers
+   * given here are added, or replace those of the same name) and returns its
+   * {@link SseStream}: events from this handler, later, or any other worker (pass
+   * `stream.id`); `stream.lastEventId` is the client's `Last-Event-ID` when it reconnected.
+   * A comment is sent at once so the client sees the stream open; the server sends another
+   * after `sseHeartbeat` ms without events. When the client leaves, the app's `sseHandler`
+   * gets a `close` event. Throws as {@link respondStream} does.
+   *
+   * @example
+   * ```ts
+   * const stream = request.respondSSE()
+   * stream.send({ event: 'greeting', data: 'hello' })
+   * stream.subscribe('news')
+   * ```
+   */
+  respondSSE(headers?: HeadersInit): SseStream {
+    const extra = flattenHeaders(headers)
+    const names = new Set<string>()
+    for (let i = 0; i < extra.length; i += 2) names.add(asciiLower(extra[i]!))
+    const flat: string[] = []
+    for (const [name, value] of Object.entries(SSE_HEADERS))
+      if (!names.has(asciiLower(name))) flat.push(name, value)
+    flat.push(...extra)
+    const stream = new SseStream(
+      this.#startStream(200, flat, true),
+      lastEventId(this.headers.get('last-event-id')),
+    )
+    stream.comment()
+    return stream
+  }
+
+  #startStream(status: number, flat: string[], sse: boolean): number {
+    if (this.#responded)
+      throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
+    const id = this.#stream(status, flat, sse)
     if (id === 0) {
       throw new MummyError(
         'ERR_MUMMY_TOO_MANY_STREAMS',
@@ -345,7 +384,7 @@ export class Request {
       )
     }
     this.#responded = true
-    return new ResponseStream(id)
+    return id
   }
 
   /**

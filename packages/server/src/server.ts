@@ -25,6 +25,8 @@ import { consoleLogHandler, describeError, type LogHandler } from './log.js'
 import {
   JOB_HTTP,
   JOB_WS,
+  JOB_SSE,
+  type SseJob,
   StatusTable,
   type HttpJob,
   type WorkerConfig,
@@ -35,6 +37,8 @@ import {
 import { registerWorkerHandler } from './registry.js'
 import { WebSocket, setWebSocketChannel, toMessage, type WebSocketHandler } from './websocket.js'
 import { Request } from './request.js'
+import { SseStream, type SseHandler } from './sse.js'
+import { encodeEvent } from '@mummy/sse'
 
 /** Options of {@link createServer}. Every field is optional; defaults are listed in the README. */
 export interface ServerOptions {
@@ -89,7 +93,25 @@ export interface ServerOptions {
   backpressure?: 'close' | 'drop'
   /** permessage-deflate for WebSockets: off by default; `true` or parameters to offer it. */
   websocketCompression?: boolean | DeflateOptions
+  /** Receives the end of event streams (single-file form; an app module exports `sseHandler`). */
+  sseHandler?: SseHandler
+  /**
+   * ms without an event after which an open event stream gets a comment, so that proxies
+   * keep it and a client that left is noticed. `0` = never. Default 15 s.
+   */
+  sseHeartbeat?: number
 }
+
+/** An open event stream on the IO thread. */
+interface SseRecord {
+  readonly stream: TransportStream
+  /** Topics it is subscribed to. */
+  readonly topics: Set<string>
+  /** When it was last written to (ms). */
+  lastWrite: number
+}
+
+const HEARTBEAT = Buffer.from(':\n', 'latin1')
 
 /** A WebSocket on the IO thread, from the moment its request was dispatched. */
 interface WsRecord {
@@ -166,6 +188,12 @@ export class Server {
   readonly #sockets = new Map<number, WsRecord>()
   /** Open streamed responses by id. */
   readonly #streams = new Map<number, TransportStream>()
+  /** Open event streams by id. */
+  readonly #sse = new Map<number, SseRecord>()
+  /** Topic → event streams subscribed to it. */
+  readonly #sseTopics = new Map<string, Set<number>>()
+  #heartbeat: NodeJS.Timeout | null = null
+  #inlineSse: SseHandler | null = null
   /** Writes that reached a stream before its head did (posted by another worker), by id. */
   readonly #earlyStream = new Map<number, WorkerMessage[]>()
   #wsSettings: WebSocketSettings | null = null
@@ -230,6 +258,10 @@ export class Server {
       if (ws !== undefined && typeof ws !== 'function')
         throw new MummyError('ERR_MUMMY_INVALID_HANDLER', 'websocketHandler must be a function')
       this.#inlineWs = (ws as WebSocketHandler | undefined) ?? null
+      const sse = app !== undefined ? app.sseHandler : o.sseHandler
+      if (sse !== undefined && typeof sse !== 'function')
+        throw new MummyError('ERR_MUMMY_INVALID_HANDLER', 'sseHandler must be a function')
+      this.#inlineSse = (sse as SseHandler | undefined) ?? null
       if (this.#inline === null)
         throw new MummyError('ERR_MUMMY_INVALID_HANDLER', 'no handler given')
     } else {
@@ -318,6 +350,13 @@ export class Server {
       await this.#pool?.close({ timeout: 1000 })
       throw err
     }
+    const heartbeat = o.sseHeartbeat ?? 15_000
+    if (!Number.isFinite(heartbeat) || heartbeat < 0)
+      throw new MummyError('ERR_MUMMY_INVALID_OPTION', 'sseHeartbeat must be a number of ms >= 0')
+    if (heartbeat > 0) {
+      this.#heartbeat = setInterval(() => this.#beat(heartbeat), Math.max(100, heartbeat / 4))
+      this.#heartbeat.unref()
+    }
   }
 
   /** IO thread hot path: hand a complete request to the pool. */
@@ -359,11 +398,11 @@ export class Server {
         if (!res.closed) res.end(status, headers, body)
       },
       upgrade: (id, head, deflate) => this.#acceptUpgrade(id, head, deflate),
-      stream: (status, headers) => {
+      stream: (status, headers, sse) => {
         const id = this.#table.claim()
         if (id !== 0) {
           if (wsId !== 0 && this.#sockets.get(wsId)?.conn === null) this.#forgetSocket(wsId)
-          this.#openStream(res, id, status, headers)
+          this.#openStream(res, id, status, headers, sse)
         }
         return id
       },
@@ -404,7 +443,7 @@ export class Server {
         const res = this.#pending.get(jobId)
         this.#pending.delete(jobId)
         this.#refuseUpgrade(jobId)
-        this.#openStream(res, message[1], message[2], message[3])
+        this.#openStream(res, message[1], message[2], message[3], message[4])
         return
       }
       case 'w':
@@ -412,13 +451,17 @@ export class Server {
       case 'x':
         this.#streamCommand(message)
         return
+      case 'T':
+      case 'V':
+        this.#sseTopic(message[0], message[1], message[2])
+        return
       case 'l':
         this.#log(message[1], message[2])
         return
       case 'p': {
         const except =
           message[4] === 0 ? undefined : (this.#sockets.get(message[4])?.conn ?? undefined)
-        this.#transport?.publish(message[1], message[2], message[3], except)
+        this.#publish(message[1], message[2], message[3], except)
         return
       }
       default:
@@ -432,10 +475,12 @@ export class Server {
     id: number,
     status: number,
     headers: string[],
+    sse: boolean,
   ): void {
     if (res === undefined || res.closed || res.ended) {
       this.#table.release(id)
       this.#earlyStream.delete(id)
+      if (sse) this.#sseClosed(id)
       return
     }
     const stream = res.stream(status, headers, {
@@ -443,13 +488,19 @@ export class Server {
       onClose: () => {
         this.#streams.delete(id)
         this.#table.release(id)
+        if (sse) this.#sseClosed(id)
       },
     })
-    if (!stream.closed) this.#streams.set(id, stream)
+    if (!stream.closed) {
+      this.#streams.set(id, stream)
+      if (sse) this.#sse.set(id, { stream, topics: new Set(), lastWrite: Date.now() })
+    }
     const early = this.#earlyStream.get(id)
     if (early !== undefined) {
       this.#earlyStream.delete(id)
-      for (const message of early) this.#streamCommand(message)
+      for (const message of early)
+        if (message[0] === 'T' || message[0] === 'V') this.#sseTopic(message[0], id, message[2])
+        else this.#streamCommand(message)
     }
   }
 
@@ -480,6 +531,97 @@ export class Server {
     }
     stream.write(message[2] as Uint8Array)
     this.#table.setBuffered(id, stream.bufferedAmount)
+    const record = this.#sse.get(id)
+    if (record !== undefined) record.lastWrite = Date.now()
+  }
+
+  /** Subscribes (`T`) or unsubscribes (`V`) event stream `id` to `topic`. */
+  #sseTopic(op: 'T' | 'V', id: number, topic: string): void {
+    const record = this.#sse.get(id)
+    if (record === undefined) {
+      // Its head is still on its way: keep the order with the stream's other commands.
+      if (this.#table.isOpen(id) && !this.#streams.has(id)) {
+        const early = this.#earlyStream.get(id)
+        if (early !== undefined) early.push([op, id, topic])
+        else this.#earlyStream.set(id, [[op, id, topic]])
+      }
+      return
+    }
+    let set = this.#sseTopics.get(topic)
+    if (op === 'T') {
+      if (set === undefined) this.#sseTopics.set(topic, (set = new Set()))
+      set.add(id)
+      record.topics.add(topic)
+    } else if (set !== undefined) {
+      set.delete(id)
+      record.topics.delete(topic)
+      if (set.size === 0) this.#sseTopics.delete(topic)
+    }
+  }
+
+  /** An event stream is over: forget it, and tell the app's `sseHandler` on a worker. */
+  #sseClosed(id: number): void {
+    const record = this.#sse.get(id)
+    if (record !== undefined) {
+      this.#sse.delete(id)
+      for (const topic of record.topics) {
+        const set = this.#sseTopics.get(topic)
+        set?.delete(id)
+        if (set?.size === 0) this.#sseTopics.delete(topic)
+      }
+    }
+    if (this.#pool !== null) {
+      if (!this.#poolClosing) this.#pool.submit([JOB_SSE, id, 'close'] satisfies SseJob, id)
+      return
+    }
+    const handler = this.#inlineSse
+    if (handler === null) return
+    void (async () => {
+      try {
+        await handler(new SseStream(id), 'close')
+      } catch (error) {
+        this.#log('error', `sseHandler (close) failed: ${describeError(error)}`)
+      }
+    })()
+  }
+
+  /** Writes a comment to every event stream idle for `after` ms. */
+  #beat(after: number): void {
+    const now = Date.now()
+    for (const [id, record] of this.#sse) {
+      if (now - record.lastWrite < after) continue
+      record.lastWrite = now
+      record.stream.write(HEARTBEAT)
+      this.#table.setBuffered(id, record.stream.bufferedAmount)
+    }
+  }
+
+  /** Publishes to WebSockets (framed once) and, for text, to event streams (encoded once). */
+  #publish(
+    topic: string,
+    kind: 'text' | 'binary',
+    data: Uint8Array,
+    except?: TransportWebSocket,
+  ): number {
+    let delivered = this.#transport?.publish(topic, kind, data, except) ?? 0
+    const ids = this.#sseTopics.get(topic)
+    if (ids === undefined || kind !== 'text') return delivered
+    const event = Buffer.from(
+      encodeEvent({ data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString() }),
+    )
+    const now = Date.now()
+    for (const id of ids) {
+      const record = this.#sse.get(id)
+      if (record === undefined) continue
+      if (record.stream.bufferedAmount > this.#streamLimit) {
+        record.stream.abort()
+        continue
+      }
+      if (record.stream.write(event) !== 'dropped') delivered++
+      record.lastWrite = now
+      this.#table.setBuffered(id, record.stream.bufferedAmount)
+    }
+    return delivered
   }
 
   /** A command for one WebSocket: send, close, subscribe, unsubscribe. */
@@ -643,10 +785,7 @@ export class Server {
     data: string | Uint8Array,
     kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary',
   ): number {
-    return (
-      this.#transport?.publish(topic, kind, typeof data === 'string' ? Buffer.from(data) : data) ??
-      0
-    )
+    return this.#publish(topic, kind, typeof data === 'string' ? Buffer.from(data) : data)
   }
 
   #fail(jobId: number, status: number, why: string, close = false): void {
@@ -682,6 +821,9 @@ export class Server {
     if (this.#inert) return Promise.resolve()
     return (this.#closing ??= (async () => {
       await this.#listening?.catch(() => {})
+      if (this.#heartbeat !== null) clearInterval(this.#heartbeat)
+      // Event streams never finish on their own: end them, their clients reconnect elsewhere.
+      for (const record of this.#sse.values()) record.stream.end()
       await this.#transport?.close()
       this.#poolClosing = true
       await this.#pool?.close()
@@ -744,7 +886,8 @@ export function createServer(
   const options: ServerOptions = isOptions ? (first as ServerOptions) : (second ?? {})
   const handler = isOptions ? null : toHandler(first, 'the handler passed to createServer')
   if (isPoolWorker()) {
-    if (handler !== null) registerWorkerHandler(handler, options.websocketHandler ?? null)
+    if (handler !== null)
+      registerWorkerHandler(handler, options.websocketHandler ?? null, options.sseHandler ?? null)
     return new Server(handler, options, true)
   }
   return new Server(handler, options, false)

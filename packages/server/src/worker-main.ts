@@ -9,6 +9,7 @@ import { describeError, type LogLevel } from './log.js'
 import { runHandler, toHandler, type Handler } from './handler.js'
 import {
   JOB_HTTP,
+  JOB_SSE,
   StatusTable,
   transferList,
   type JobPayload,
@@ -16,7 +17,12 @@ import {
   type WsEvent,
   type WsJob,
 } from './protocol.js'
-import { registeredWebSocketHandler, registeredWorkerHandler } from './registry.js'
+import {
+  registeredSseHandler,
+  registeredWebSocketHandler,
+  registeredWorkerHandler,
+} from './registry.js'
+import { SseStream, type SseHandler } from './sse.js'
 import { Request, type ResponseSettings } from './request.js'
 import {
   WebSocket,
@@ -48,7 +54,11 @@ function exact(bytes: Uint8Array): Uint8Array {
     : new Uint8Array(bytes)
 }
 
-async function load(): Promise<{ handler: Handler; websocketHandler: WebSocketHandler | null }> {
+async function load(): Promise<{
+  handler: Handler
+  websocketHandler: WebSocketHandler | null
+  sseHandler: SseHandler | null
+}> {
   const mod = (await import(config.module)) as Record<string, unknown>
   if (config.mode === 'app') {
     const handler = toHandler(mod.default ?? mod.handler, `the default export of ${config.module}`)
@@ -59,7 +69,18 @@ async function load(): Promise<{ handler: Handler; websocketHandler: WebSocketHa
         `websocketHandler exported by ${config.module} must be a function`,
       )
     }
-    return { handler, websocketHandler: (ws as WebSocketHandler | undefined) ?? null }
+    const sse = mod.sseHandler
+    if (sse !== undefined && typeof sse !== 'function') {
+      throw new MummyError(
+        'ERR_MUMMY_INVALID_HANDLER',
+        `sseHandler exported by ${config.module} must be a function`,
+      )
+    }
+    return {
+      handler,
+      websocketHandler: (ws as WebSocketHandler | undefined) ?? null,
+      sseHandler: (sse as SseHandler | undefined) ?? null,
+    }
   }
   const handler = registeredWorkerHandler()
   if (handler === null) {
@@ -68,10 +89,14 @@ async function load(): Promise<{ handler: Handler; websocketHandler: WebSocketHa
       `${config.module} did not call createServer() when loaded in a worker`,
     )
   }
-  return { handler, websocketHandler: registeredWebSocketHandler() }
+  return {
+    handler,
+    websocketHandler: registeredWebSocketHandler(),
+    sseHandler: registeredSseHandler(),
+  }
 }
 
-const { handler, websocketHandler } = await load()
+const { handler, websocketHandler, sseHandler } = await load()
 
 /** Runs one connection's events in order (awaiting async handlers between them). */
 function wsEvents(job: WsJob): void | Promise<void> {
@@ -103,12 +128,23 @@ function wsEvents(job: WsJob): void | Promise<void> {
   }
 }
 
+/** Runs the app's `sseHandler` for the end of an event stream. */
+async function sseEvent(id: number): Promise<void> {
+  if (sseHandler === null) return
+  try {
+    await sseHandler(new SseStream(id), 'close')
+  } catch (error) {
+    log('error', `sseHandler (close) failed: ${describeError(error)}`)
+  }
+}
+
 function wsFailed(event: WsEvent, error: unknown): void {
   log('error', `websocketHandler (${event[0]}) failed: ${describeError(error)}`)
 }
 
 runWorker((payload: unknown, ctx: JobContext) => {
   const job = payload as JobPayload
+  if (job[0] === JOB_SSE) return sseEvent(job[1])
   if (job[0] !== JOB_HTTP) return wsEvents(job)
   const body = job[5]
   const request = new Request({
@@ -131,10 +167,10 @@ runWorker((payload: unknown, ctx: JobContext) => {
       ctx.post(['u', wsId, head, deflate])
       ctx.flush()
     },
-    stream: (status, headers) => {
+    stream: (status, headers, sse) => {
       const id = table.claim()
       if (id !== 0) {
-        ctx.post(['h', id, status, headers])
+        ctx.post(['h', id, status, headers, sse])
         ctx.flush()
       }
       return id
