@@ -32,7 +32,13 @@ export {
   type WebSocketHandler,
 } from './websocket.js'
 export { ResponseStream } from './stream.js'
-export { SseStream, type SseEvent, type SseHandler, type SseHandlerEvent } from './sse.js'
+export {
+  SseStream,
+  publishEvent,
+  type SseEvent,
+  type SseHandler,
+  type SseHandlerEvent,
+} from './sse.js'
 export type { DeflateOptions } from '@mummy/websocket'
 export { Headers, asciiLower } from './headers.js'
 export type { Handler, HandlerLike, RequestHandlerObject } from './handler.js'

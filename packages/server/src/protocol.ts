@@ -74,6 +74,8 @@ export type StreamStartMessage = [
   headers: string[],
   sse: boolean,
 ]
+/** Worker → IO: an encoded event for every event stream subscribed to `topic`. */
+export type SsePublishMessage = [tag: 'P', topic: string, event: Uint8Array]
 /** Worker → IO: subscribe (`T`) / unsubscribe (`V`) an event stream to a topic. */
 export type SseTopicMessage = [tag: 'T' | 'V', streamId: number, topic: string]
 /** Worker → IO: one piece of a streamed response's body. */
@@ -94,6 +96,7 @@ export type WorkerMessage =
   | StreamWriteMessage
   | StreamEndMessage
   | SseTopicMessage
+  | SsePublishMessage
   | LogMessage
 
 /** WebSocket settings the workers need to know. */

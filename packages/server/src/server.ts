@@ -37,7 +37,7 @@ import {
 import { registerWorkerHandler } from './registry.js'
 import { WebSocket, setWebSocketChannel, toMessage, type WebSocketHandler } from './websocket.js'
 import { Request } from './request.js'
-import { SseStream, type SseHandler } from './sse.js'
+import { SseStream, type SseEvent, type SseHandler } from './sse.js'
 import { encodeEvent } from '@mummy/sse'
 
 /** Options of {@link createServer}. Every field is optional; defaults are listed in the README. */
@@ -455,6 +455,9 @@ export class Server {
       case 'V':
         this.#sseTopic(message[0], message[1], message[2])
         return
+      case 'P':
+        this.#publishSse(message[1], message[2])
+        return
       case 'l':
         this.#log(message[1], message[2])
         return
@@ -603,12 +606,17 @@ export class Server {
     data: Uint8Array,
     except?: TransportWebSocket,
   ): number {
-    let delivered = this.#transport?.publish(topic, kind, data, except) ?? 0
+    const delivered = this.#transport?.publish(topic, kind, data, except) ?? 0
+    if (kind !== 'text' || !this.#sseTopics.has(topic)) return delivered
+    const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString()
+    return delivered + this.#publishSse(topic, Buffer.from(encodeEvent({ data: text })))
+  }
+
+  /** Writes an encoded event to every event stream subscribed to `topic`; returns how many. */
+  #publishSse(topic: string, event: Uint8Array): number {
     const ids = this.#sseTopics.get(topic)
-    if (ids === undefined || kind !== 'text') return delivered
-    const event = Buffer.from(
-      encodeEvent({ data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString() }),
-    )
+    if (ids === undefined) return 0
+    let delivered = 0
     const now = Date.now()
     for (const id of ids) {
       const record = this.#sse.get(id)
@@ -786,6 +794,14 @@ export class Server {
     kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary',
   ): number {
     return this.#publish(topic, kind, typeof data === 'string' ? Buffer.from(data) : data)
+  }
+
+  /**
+   * Sends `event` to every event stream subscribed to `topic`, from the IO thread (workers
+   * use the `publishEvent` function). Returns the number of streams it went to.
+   */
+  publishEvent(topic: string, event: SseEvent): number {
+    return this.#publishSse(topic, Buffer.from(encodeEvent(event)))
   }
 
   #fail(jobId: number, status: number, why: string, close = false): void {

@@ -150,6 +150,16 @@ describe.each(TRANSPORTS)('server-sent events (%s transport)', (transport) => {
     }
     // Binary publishes are for WebSockets only.
     expect(server.publish('news', Buffer.from([1, 2, 3]))).toBe(0)
+    // publishEvent keeps the event's type and id (from a worker, and from the IO thread).
+    expect(await getText(port, '/sse/publish-event/news/77/named-one')).toBe('published')
+    expect(server.publishEvent('news', { event: 'io', id: '78', data: 'two' })).toBe(2)
+    for (const c of [a, b]) {
+      await waitFor(() => c.events.length >= 7, 5000, 'the published events')
+      expect(c.events.slice(5)).toEqual([
+        { type: 'named', data: 'named-one', lastEventId: '77' },
+        { type: 'io', data: 'two', lastEventId: '78' },
+      ])
+    }
     a.close()
     await waitFor(
       () => server.publish('news', 'ping') === 1,

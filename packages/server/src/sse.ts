@@ -1,4 +1,5 @@
 import { encodeComment, encodeEvent, type SseEvent } from '@mummy/sse'
+import { transferList } from './protocol.js'
 import { ResponseStream } from './stream.js'
 import { currentChannel } from './websocket.js'
 
@@ -78,3 +79,20 @@ export type SseHandlerEvent = 'close'
  * ```
  */
 export type SseHandler = (stream: SseStream, event: SseHandlerEvent) => void | Promise<void>
+
+/**
+ * Sends `event` to every event stream subscribed to `topic` (WebSockets are not affected:
+ * use `publish` for both). Unlike `publish`, the event keeps its type, id and retry. Encoded
+ * once, on the calling thread; works on the IO thread and in every worker. Throws
+ * `ERR_MUMMY_SSE_INVALID_FIELD` as `encodeEvent` does.
+ *
+ * @example
+ * ```ts
+ * import { publishEvent } from '@mummy/server'
+ * publishEvent('room:lobby', { event: 'chat', id: String(rowId), data: JSON.stringify(message) })
+ * ```
+ */
+export function publishEvent(topic: string, event: SseEvent): void {
+  const bytes = Buffer.from(encodeEvent(event), 'utf8')
+  currentChannel().post(['P', topic, bytes], transferList(bytes))
+}
