@@ -1,9 +1,9 @@
 // The chat's handlers: the page, the WebSocket upgrade and every WebSocket event. This module
 // is loaded by each worker thread; state lives in SQLite, never in module variables.
 import { readFileSync } from 'node:fs'
-import { Router, publish } from '@mummy/server'
+import { Router, publish, publishEvent } from '@mummy/server'
 import { chatQueries, openDatabase } from './db.js'
-import { parseClientMessage, roomTopic } from './protocol.js'
+import { checkRoom, parseClientMessage, roomTopic, watchTopic } from './protocol.js'
 
 // This worker's own connection to the shared database.
 const chat = chatQueries(openDatabase())
@@ -12,6 +12,9 @@ const assets = {
   '/': ['text/html; charset=utf-8', 'index.html'],
   '/client.js': ['text/javascript; charset=utf-8', 'client.js'],
   '/style.css': ['text/css; charset=utf-8', 'style.css'],
+  '/watch.html': ['text/html; charset=utf-8', 'watch.html'],
+  '/watch.js': ['text/javascript; charset=utf-8', 'watch.js'],
+  '/ui.js': ['text/javascript; charset=utf-8', 'ui.js'],
 }
 
 const router = new Router()
@@ -29,6 +32,25 @@ router.get('/ws', (request) => {
     // Not a WebSocket handshake: it was already answered (400/426), nothing else to do.
     if (!request.responded) throw error
   }
+})
+
+// A room's messages as Server-Sent Events, for read-only watchers (/watch.html?room=lobby).
+// Each event's id is the message's row id: a reconnecting EventSource sends the last one it
+// got as Last-Event-ID, and gets exactly what it missed.
+router.get('/rooms/:room/events', (request) => {
+  const room = checkRoom(request.pathParams.room)
+  if (room.error !== undefined) {
+    request.respond(400, { 'Content-Type': 'text/plain; charset=utf-8' }, `${room.error}\n`)
+    return
+  }
+  const stream = request.respondSSE()
+  // Subscribe before reading the backlog, so nothing said in between is missed (a message
+  // may then come twice, live and from the backlog: the page keeps one per id).
+  stream.subscribe(watchTopic(room.value))
+  const after = /^[0-9]+$/.test(stream.lastEventId ?? '') ? Number(stream.lastEventId) : undefined
+  stream.send({ event: 'room', retry: 1000, data: room.value })
+  for (const { id, ...message } of chat.backlog(room.value, after))
+    stream.send({ event: 'message', id: String(id), data: JSON.stringify(message) })
 })
 
 function send(ws, message) {
@@ -73,7 +95,13 @@ function say(ws, text) {
     send(ws, { type: 'error', text: 'join a room first' })
     return
   }
-  toRoom(me.room, { type: 'message', ...chat.say(me.room, me.nick, text) })
+  const { id, message } = chat.say(me.room, me.nick, text)
+  toRoom(me.room, { type: 'message', ...message })
+  publishEvent(watchTopic(me.room), {
+    event: 'message',
+    id: String(id),
+    data: JSON.stringify(message),
+  })
 }
 
 /**

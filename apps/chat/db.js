@@ -60,6 +60,14 @@ export function chatQueries(db) {
   const insertMessage = db.prepare(
     'INSERT INTO messages (room, nick, text, at) VALUES (?, ?, ?, ?)',
   )
+  const since = db.prepare(
+    `SELECT id, nick, text, at FROM messages WHERE room = ? AND id > ? ORDER BY id LIMIT ?`,
+  )
+  const recent = db.prepare(
+    `SELECT id, nick, text, at FROM
+       (SELECT id, nick, text, at FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?)
+     ORDER BY id`,
+  )
   const history = db.prepare(
     `SELECT nick, text, at FROM
        (SELECT id, nick, text, at FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?)
@@ -72,12 +80,20 @@ export function chatQueries(db) {
     /** Forgets the connection; returns what it was, or undefined. */
     leave: (wsId) => deleteMember.get(wsId),
     members: (room) => members.all(room).map((row) => row.nick),
-    /** Stores a message and returns it as it is sent to the room. */
+    /** Stores a message; returns it as it is sent to the room, and its row id. */
     say: (room, nick, text) => {
       const at = Date.now()
-      insertMessage.run(room, nick, text, at)
-      return { nick, text, at }
+      const { lastInsertRowid } = insertMessage.run(room, nick, text, at)
+      return { id: Number(lastInsertRowid), message: { nick, text, at } }
     },
     history: (room) => history.all(room, HISTORY_LENGTH),
+    /**
+     * Messages with their ids, for a watcher: those after `afterId` (a reconnect's
+     * Last-Event-ID; at most HISTORY_LENGTH × 10), or the last HISTORY_LENGTH.
+     */
+    backlog: (room, afterId) =>
+      afterId === undefined
+        ? recent.all(room, HISTORY_LENGTH)
+        : since.all(room, afterId, HISTORY_LENGTH * 10),
   }
 }

@@ -58,7 +58,7 @@ function checkNick(value) {
   return { value: nick }
 }
 
-function checkRoom(value) {
+export function checkRoom(value) {
   if (typeof value !== 'string') return { error: 'room must be a string' }
   const room = value.trim().replace(/^#/, '').toLowerCase()
   if (room === '') return { error: 'choose a room' }
@@ -70,4 +70,9 @@ function checkRoom(value) {
 /** The pub/sub topic of a room. */
 export function roomTopic(room) {
   return `room:${room}`
+}
+
+/** The topic of a room's event stream (watchers: messages only, with their ids). */
+export function watchTopic(room) {
+  return `watch:${room}`
 }

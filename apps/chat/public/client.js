@@ -2,7 +2,8 @@
 // rejoining) when the connection drops. No framework, no build step.
 /* global document, location */
 
-const $ = (id) => document.getElementById(id)
+import { $, colour, element, messageItem, setStatus } from './ui.js'
+
 const messages = $('messages')
 const joined = { nick: localStorage.getItem('nick') ?? '', room: localStorage.getItem('room') }
 let socket = null
@@ -43,6 +44,7 @@ function receive(message) {
       localStorage.setItem('nick', message.nick)
       localStorage.setItem('room', message.room)
       $('room-title').textContent = `#${message.room}`
+      $('watch-link').href = `/watch.html?room=${encodeURIComponent(message.room)}`
       document.title = `#${message.room} · mummy chat`
       messages.replaceChildren()
       if (message.messages.length > 0) {
@@ -68,16 +70,9 @@ function receive(message) {
   }
 }
 
-function showMessage({ nick, text, at }) {
-  const item = element('li', 'message')
-  if (nick === joined.nick) item.classList.add('mine')
-  const avatar = element('span', 'avatar', nick.slice(0, 1).toUpperCase())
-  avatar.style.background = colour(nick)
-  const head = element('div', 'meta')
-  head.append(element('strong', 'nick', nick), element('time', 'at', clock(at)))
-  const body = element('div', 'body')
-  body.append(head, element('p', 'text', text))
-  item.append(avatar, body)
+function showMessage(message) {
+  const item = messageItem(message)
+  if (message.nick === joined.nick) item.classList.add('mine')
   append(item)
 }
 
@@ -102,29 +97,6 @@ function append(item) {
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40
   messages.append(item)
   if (atBottom) messages.scrollTop = messages.scrollHeight
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag)
-  if (className) node.className = className
-  if (text !== undefined) node.textContent = text
-  return node
-}
-
-function colour(nick) {
-  let hash = 0
-  for (const ch of nick) hash = (hash * 31 + ch.codePointAt(0)) | 0
-  return `hsl(${Math.abs(hash) % 360} 55% 48%)`
-}
-
-function clock(at) {
-  return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-}
-
-function setStatus(kind, text) {
-  const status = $('status')
-  status.className = `status ${kind}`
-  status.textContent = text
 }
 
 function setComposer(enabled) {

@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
-import { freePort, openSocket, startProcess, until } from './helpers.js'
+import { freePort, openEvents, openSocket, startProcess, until } from './helpers.js'
 
 const SERVER = fileURLToPath(new URL('../server.js', import.meta.url))
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url))
@@ -135,6 +135,56 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
     expect(alice.errors).toEqual([])
     expect(bob.errors).toEqual([])
   }, 90_000)
+
+  it('a watcher follows a room over SSE and, after a restart, gets only what it missed (Last-Event-ID)', async () => {
+    const db = tempDatabase()
+    const port = await freePort()
+    let server = await startChat(db, port, transport)
+    const base = `http://127.0.0.1:${port}/`
+    const alice = await openPage(base)
+    await join(alice.page, 'alice', 'lobby')
+    await alice.page.fill('#text', 'said before anyone watched')
+    await alice.page.press('#text', 'Enter')
+    await alice.page.locator('#messages .message', { hasText: 'before anyone' }).waitFor()
+
+    const watcher = await openPage(`${base}watch.html?room=lobby`)
+    const stats = () => watcher.page.evaluate(() => ({ ...window.__watch }))
+    await watcher.page.locator('#status.online').waitFor()
+    // The backlog on connect, then live messages.
+    await watcher.page.locator('#messages .message', { hasText: 'before anyone' }).waitFor()
+    await alice.page.fill('#text', 'said while watched')
+    await alice.page.press('#text', 'Enter')
+    await watcher.page.locator('#messages .message', { hasText: 'while watched' }).waitFor()
+    expect(await stats()).toEqual({ received: 2, shown: 2 })
+
+    // The server goes away; the EventSource reconnects by itself (retry: 1000 ms) and sends the
+    // id of the last message it got, so the server sends nothing it already has.
+    await server.stop()
+    await watcher.page.locator('#status.offline').waitFor()
+    server = await startChat(db, port, transport)
+    await watcher.page.locator('#status.online').waitFor({ timeout: 15_000 })
+    const { ws, messages } = await openSocket(`ws://127.0.0.1:${port}/ws`, { json: true })
+    ws.send(JSON.stringify({ type: 'join', nick: 'carol', room: 'lobby' }))
+    await until(() => messages.some((m) => m.type === 'history'))
+    ws.send(JSON.stringify({ type: 'say', text: 'said after the restart' }))
+    await watcher.page.locator('#messages .message', { hasText: 'after the restart' }).waitFor()
+    // Without Last-Event-ID the reconnect would have replayed the backlog (2 more events).
+    expect(await stats()).toEqual({ received: 3, shown: 3 })
+    expect(await watcher.page.locator('#messages .message .text').allTextContents()).toEqual([
+      'said before anyone watched',
+      'said while watched',
+      'said after the restart',
+    ])
+    ws.close()
+
+    mkdirSync(OUTPUT, { recursive: true })
+    const shot = path.join(OUTPUT, transport === 'node' ? 'watch.png' : `watch-${transport}.png`)
+    rmSync(shot, { force: true })
+    await watcher.page.screenshot({ path: shot })
+    expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG')
+    expect(alice.errors).toEqual([])
+    expect(watcher.errors).toEqual([])
+  }, 90_000)
 })
 
 describe('chat protocol', () => {
@@ -231,6 +281,46 @@ describe('chat protocol', () => {
     } finally {
       store.close()
     }
+  })
+
+  it("a room's event stream: the backlog with ids, only what is newer after Last-Event-ID, live messages, 400 for a bad room", async () => {
+    const writer = await openSocket(url, { json: true })
+    join(writer.ws, 'scribe', 'journal')
+    await until(() => ofType(writer.messages, 'history').length === 1)
+    for (let i = 0; i < 3; i++) say(writer.ws, `entry ${i}`)
+    await until(() => ofType(writer.messages, 'message').length === 3)
+
+    const first = await openEvents(url, '/rooms/journal/events')
+    await until(() => first.events.filter((e) => e.type === 'message').length === 3)
+    expect(first.headers['content-type']).toBe('text/event-stream; charset=utf-8')
+    expect(first.events[0]).toMatchObject({ type: 'room', data: 'journal' })
+    expect(first.parser.retry).toBe(1000)
+    const backlog = first.events.filter((e) => e.type === 'message')
+    expect(backlog.map((e) => JSON.parse(e.data).text)).toEqual(['entry 0', 'entry 1', 'entry 2'])
+    const ids = backlog.map((e) => Number(e.lastEventId))
+    expect(ids[0] < ids[1] && ids[1] < ids[2]).toBe(true)
+
+    // A reconnect that got up to entry 0 gets entries 1 and 2, then live ones.
+    const again = await openEvents(url, '/rooms/journal/events', {
+      'Last-Event-ID': String(ids[0]),
+    })
+    await until(() => again.events.filter((e) => e.type === 'message').length === 2)
+    say(writer.ws, 'entry 3')
+    for (const client of [first, again]) {
+      await until(() => client.events.some((e) => e.data.includes('entry 3')))
+      expect(Number(client.events.at(-1).lastEventId)).toBeGreaterThan(ids[2])
+    }
+    expect(
+      again.events.filter((e) => e.type === 'message').map((e) => JSON.parse(e.data).text),
+    ).toEqual(['entry 1', 'entry 2', 'entry 3'])
+    first.close()
+    again.close()
+    writer.ws.close()
+
+    const bad = await fetch(
+      `${url.replace('ws:', 'http:').replace('/ws', '')}/rooms/No%20Spaces/events`,
+    )
+    expect(bad.status).toBe(400)
   })
 
   it('a joiner gets the last 50 messages, oldest first', async () => {

@@ -1,6 +1,8 @@
 // Helpers for the demo tests: free ports, servers started as real processes, WebSocket clients.
 import { spawn } from 'node:child_process'
+import http from 'node:http'
 import net from 'node:net'
+import { SseParser } from '@mummy/sse'
 import WebSocket from 'ws'
 
 export async function freePort() {
@@ -69,5 +71,26 @@ export function openSocket(url, { json = false, ...options } = {}) {
     })
     ws.once('open', () => resolve({ ws, messages }))
     ws.once('error', reject)
+  })
+}
+
+/**
+ * Opens an event stream at `target` on the server behind the WebSocket `url` with node:http;
+ * events are parsed by `@mummy/sse` as an EventSource would.
+ */
+export function openEvents(url, target, headers = {}) {
+  const { port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: '127.0.0.1', port, path: target, headers, agent: false },
+      (res) => {
+        const events = []
+        const parser = new SseParser((event) => events.push(event))
+        res.on('data', (chunk) => parser.feed(chunk))
+        res.on('error', () => {})
+        resolve({ headers: res.headers, events, parser, close: () => req.destroy() })
+      },
+    )
+    req.on('error', reject)
   })
 }

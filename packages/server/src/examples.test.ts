@@ -164,6 +164,50 @@ describe('examples', () => {
     ws.close()
   })
 
+  it('streaming.js: curl receives the lines as they are written, and a 16 MiB download whole', async () => {
+    const { port } = await startExample('streaming.js')
+    const t0 = Date.now()
+    // -N: no buffering in curl; each line is a chunk of its own.
+    const lines = await curl(['-N', `http://127.0.0.1:${port}/count?n=4&delay=100`])
+    expect(lines).toBe('1\n2\n3\n4\ndone\n')
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300) // it really waited between pieces
+    const head = await curl([
+      '-sS',
+      '-D',
+      '-',
+      '-o',
+      '/dev/null',
+      `http://127.0.0.1:${port}/download/16`,
+    ])
+    expect(head.toLowerCase()).toContain('transfer-encoding: chunked')
+    const size = await curl([
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{size_download}',
+      `http://127.0.0.1:${port}/download/16`,
+    ])
+    expect(Number(size)).toBe(16 * 1024 * 1024)
+  })
+
+  it('sse.js: curl gets the welcome, ticks with ids, and a message posted in a worker; the close is logged', async () => {
+    const { port, output } = await startExample('sse.js', { TICK_MS: '100' })
+    const events = run('curl', [
+      '-sN',
+      '--max-time',
+      '1.5',
+      `http://127.0.0.1:${port}/events`,
+    ]).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))
+    await sleep(300)
+    expect(await curl(['-d', 'hello board', `http://127.0.0.1:${port}/say`])).toBe('published\n')
+    const { stdout } = await events
+    expect(stdout).toContain('data: welcome (last event: none)\n\n')
+    expect(stdout).toMatch(/event: tick\nid: \d+\ndata: \d{4}-\d\d-\d\dT/)
+    expect(stdout).toContain('data: hello board\n\n')
+    await waitFor(() => /stream \d+: close/.test(output()), 5000, 'the sseHandler log line')
+  })
+
   it.each(['node', 'uws'])(
     'close() under load lets the process exit on its own (%s transport)',
     async (transport) => {
