@@ -1,7 +1,7 @@
 // Server-Sent Events: a clock and a message board. Every page subscribes to 'board'; the IO
 // thread publishes a tick each second; POST /say (in a worker) publishes a message.
 // Run: node examples/sse.js, open http://localhost:8080, then: curl -d 'hello' localhost:8080/say
-import { Router, createServer, publish, publishEvent } from '@mummy/server'
+import { Router, createServer, publish } from '@mummy/server'
 import { isMainThread } from 'node:worker_threads'
 
 const page = `<!doctype html>

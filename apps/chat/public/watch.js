@@ -9,7 +9,7 @@ const messages = $('messages')
 const room = (new URLSearchParams(location.search).get('room') ?? 'lobby').toLowerCase()
 /** Counters the page's tests read: message events received, and how many were new. */
 const stats = { received: 0, shown: 0 }
-window.__watch = stats
+globalThis.__watch = stats
 
 $('room-title').textContent = `#${room}`
 document.title = `watching #${room} · mummy chat`

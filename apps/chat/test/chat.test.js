@@ -148,7 +148,7 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
     await alice.page.locator('#messages .message', { hasText: 'before anyone' }).waitFor()
 
     const watcher = await openPage(`${base}watch.html?room=lobby`)
-    const stats = () => watcher.page.evaluate(() => ({ ...window.__watch }))
+    const stats = () => watcher.page.evaluate(() => ({ ...globalThis.__watch }))
     await watcher.page.locator('#status.online').waitFor()
     // The backlog on connect, then live messages.
     await watcher.page.locator('#messages .message', { hasText: 'before anyone' }).waitFor()
