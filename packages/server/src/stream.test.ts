@@ -186,6 +186,28 @@ describe.each(TRANSPORTS)('streamed responses (%s transport)', (transport) => {
   }, 30_000)
 })
 
+describe('streamed responses and handlerTimeout', () => {
+  it('a handler that keeps streaming past handlerTimeout is neither cut off nor has its worker replaced', async () => {
+    const logs: string[] = []
+    const server = createServer({
+      app: APP,
+      workers: 1,
+      handlerTimeout: 200,
+      logHandler: (level, message) => logs.push(`${level} ${message}`),
+    })
+    await server.listen(0, '127.0.0.1')
+    try {
+      const { body } = await fetchBody(server.port, '/stream/slow/1000')
+      expect(body.toString().endsWith('done\n')).toBe(true)
+      expect(body.length).toBeGreaterThan(10)
+      expect((await fetchBody(server.port, '/fast')).body.toString()).toBe('fast')
+      expect(logs.filter((l) => /timeout|exited|replac/i.test(l))).toEqual([])
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe('streamed responses (node transport): HTTP/1.0, pipelining, inline mode', () => {
   let server: Server
   let port: number

@@ -172,6 +172,9 @@ runWorker((payload: unknown, ctx: JobContext) => {
       if (id !== 0) {
         ctx.post(['h', id, status, headers, sse])
         ctx.flush()
+        // Answered: writing the stream may go on for as long as it likes (handlerTimeout is
+        // for handlers that never answer).
+        ctx.noTimeout()
       }
       return id
     },

@@ -143,6 +143,23 @@ describe('jobTimeout', () => {
   })
 })
 
+describe('noTimeout()', () => {
+  it('takes a job out of jobTimeout: neither reported nor its worker replaced, async or blocking', async () => {
+    const { pool, rec } = make({ size: 2, jobTimeout: 100 })
+    await pool.start()
+    const waiting = pool.submit({ op: 'untimed', ms: 500 })
+    const blocking = pool.submit({ op: 'untimed', ms: 500, block: true })
+    await waitFor(
+      () => rec.done.includes(waiting) && rec.done.includes(blocking),
+      'both jobs',
+      5000,
+    )
+    expect(rec.failed.size).toBe(0)
+    expect(rec.exits).toEqual([])
+    expect(pool.stats()).toMatchObject({ timeouts: 0, failed: 0, respawns: 0 })
+  })
+})
+
 describe('start() failures', () => {
   it('rejects with ERR_MUMMY_WORKER_START when the module throws while loading', async () => {
     const { pool } = make({

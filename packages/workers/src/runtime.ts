@@ -8,6 +8,7 @@ import {
   K_ERR,
   K_MSG,
   RECORD_STRIDE,
+  NOT_STARTED,
   REPORT_HEADER,
   RUNTIME_KEY,
   SEGMENT_SHIFT,
@@ -42,6 +43,12 @@ export interface JobContext {
    * the handler returns.
    */
   flush(): void
+  /**
+   * From now on this job does not count against the pool's `jobTimeout`: it will neither be
+   * reported as timed out nor get its worker replaced for running long. For open-ended work
+   * that follows the job's answer, such as writing a streamed response for minutes.
+   */
+  noTimeout(): void
 }
 
 /**
@@ -69,7 +76,11 @@ class Context implements JobContext {
   constructor(
     private readonly rt: Runtime,
     readonly jobId: number,
+    private readonly slot: number,
   ) {}
+  noTimeout(): void {
+    this.rt.noTimeout(this.slot)
+  }
   get workerIndex(): number {
     return this.rt.index
   }
@@ -170,6 +181,12 @@ export class Runtime {
     this.record(K_MSG, jobId, message, 0)
   }
 
+  /** Marks the job in `slot` as not started, as far as timeouts go. */
+  noTimeout(slot: number): void {
+    const view = this.views[slot >>> SEGMENT_SHIFT] as Int32Array
+    Atomics.store(view, (slot & SLOT_MASK) * CELLS_PER_SLOT + 1, NOT_STARTED)
+  }
+
   /** Sends the pending batch now (no-op when there is nothing to say). */
   flush(): void {
     if (!this.ready) return
@@ -255,7 +272,7 @@ export class Runtime {
     this.running++
     let result: unknown
     try {
-      result = fn(payload, new Context(this, jobId))
+      result = fn(payload, new Context(this, jobId, slot))
       if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
         const then = (result as { then?: unknown }).then
         if (typeof then === 'function') {
