@@ -2,7 +2,12 @@ import { afterEach, describe, expect, it } from '@jest/globals'
 import { exchange, get, rawExchange, readResponses, sleep, waitFor } from '@mummy/test-kit'
 import net from 'node:net'
 import { NodeTransport } from './node-transport.js'
-import type { ResponseWriter, TransportOptions, TransportRequest } from './transport.js'
+import type {
+  ResponseWriter,
+  TransportOptions,
+  TransportRequest,
+  TransportStream,
+} from './transport.js'
 
 const open: NodeTransport[] = []
 afterEach(async () => {
@@ -281,5 +286,72 @@ describe('NodeTransport: backpressure and close', () => {
     await transport.close()
     await closed
     expect(Date.now() - t0).toBeLessThan(2000)
+  })
+})
+
+describe('NodeTransport: streamed responses', () => {
+  it('keeps pipelined order: pieces given before the stream reaches the front wait, then follow in order', async () => {
+    const statuses: string[] = []
+    const closes: boolean[] = []
+    let slowRes: ResponseWriter | null = null
+    const { port } = await start((req, res) => {
+      if (req.target === '/slow') {
+        slowRes = res
+        return
+      }
+      if (req.target === '/stream') {
+        const stream = res.stream(200, ['Content-Type', 'text/plain'], {
+          onClose: (complete) => closes.push(complete),
+        })
+        statuses.push(stream.write('a'), stream.write(Buffer.from('bc')))
+        expect(stream.bufferedAmount).toBe(3)
+        stream.end()
+        stream.end() // idempotent
+        statuses.push(stream.write('late'))
+        // Only now does the earlier response go out.
+        setTimeout(() => slowRes?.end(200, [], 'slow'), 50)
+        return
+      }
+      echoTarget(req, res)
+    })
+    const { responses } = await exchange(port, get('/slow') + get('/stream') + get('/after'), {
+      responses: 3,
+    })
+    expect(responses.map((r) => r.body.toString())).toEqual(['slow', 'abc', '/after'])
+    expect(responses[1]!.headers['transfer-encoding']).toBe('chunked')
+    expect(statuses).toEqual(['buffered', 'buffered', 'dropped'])
+    await waitFor(() => closes.length === 1)
+    expect(closes).toEqual([true])
+  })
+
+  it('reports backpressure and drain, and abort() drops the connection (onClose(false), once)', async () => {
+    const events: string[] = []
+    let stream: TransportStream | null = null
+    const { port } = await start((_req, res) => {
+      stream = res.stream(200, [], {
+        onDrain: () => events.push('drain'),
+        onClose: (complete) => events.push(`close ${complete}`),
+      })
+    })
+    const socket = net.connect(port, '127.0.0.1')
+    socket.pause()
+    socket.write(get('/'))
+    await waitFor(() => stream !== null)
+    const s = stream as unknown as TransportStream
+    let status = 'sent'
+    for (let i = 0; i < 64 && status === 'sent'; i++) status = s.write(Buffer.alloc(256 * 1024))
+    expect(status).toBe('buffered')
+    expect(s.bufferedAmount).toBeGreaterThan(0)
+    socket.resume()
+    await waitFor(() => events.includes('drain'), 5000, 'drain')
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    socket.on('error', () => {})
+    s.abort()
+    await closed
+    await waitFor(() => events.some((e) => e.startsWith('close')))
+    s.abort()
+    expect(s.write('x')).toBe('dropped')
+    await sleep(20)
+    expect(events.filter((e) => e.startsWith('close'))).toEqual(['close false'])
   })
 })

@@ -4,7 +4,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { exchange, get, sleep } from '@mummy/test-kit'
 import net from 'node:net'
-import type { ResponseWriter, TransportOptions, TransportRequest } from './transport.js'
+import type {
+  ResponseWriter,
+  TransportOptions,
+  TransportRequest,
+  TransportStream,
+} from './transport.js'
 import { UwsTransport, loadUws } from './uws-transport.js'
 
 const open: UwsTransport[] = []
@@ -193,5 +198,54 @@ describe('UwsTransport', () => {
         net.connect(port, '127.0.0.1').on('connect', resolve).on('error', reject),
       ),
     ).rejects.toThrow(/ECONNREFUSED/)
+  })
+})
+
+describe('UwsTransport: streamed responses', () => {
+  it('sends a chunked body; onClose(true) once after end; HEAD gets the head alone', async () => {
+    const closes: boolean[] = []
+    const { port } = await start((req, res) => {
+      const stream = res.stream(200, ['Content-Type', 'text/plain'], {
+        onClose: (complete) => closes.push(complete),
+      })
+      stream.write('hello ')
+      setTimeout(() => {
+        stream.write(Buffer.from('world'))
+        stream.end()
+        stream.end()
+      }, 20)
+    })
+    const { responses } = await exchange(port, get('/'), { responses: 1 })
+    expect(responses[0]!.headers['transfer-encoding']).toBe('chunked')
+    expect(responses[0]!.body.toString()).toBe('hello world')
+    const head = await exchange(port, 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\n', {
+      responses: 1,
+      head: [true],
+    })
+    expect(head.responses[0]!.headers['transfer-encoding']).toBe('chunked')
+    expect(head.responses[0]!.body.length).toBe(0)
+    await sleep(20)
+    expect(closes).toEqual([true, true])
+  })
+
+  it('abort() drops the connection: onClose(false) once, later writes dropped', async () => {
+    const closes: boolean[] = []
+    let stream: TransportStream | null = null
+    const { port } = await start((_req, res) => {
+      stream = res.stream(200, [], { onClose: (complete) => closes.push(complete) })
+      stream.write('partial')
+    })
+    const socket = net.connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    socket.resume() // read (and so see the close)
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    socket.write(get('/'))
+    while (stream === null) await sleep(5)
+    const s = stream as unknown as TransportStream
+    s.abort()
+    await closed
+    await sleep(20)
+    expect(closes).toEqual([false])
+    expect(s.write('x')).toBe('dropped')
   })
 })
