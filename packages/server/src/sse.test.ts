@@ -19,6 +19,8 @@ interface Client {
   raw: () => string
   ended: Promise<void>
   close: () => void
+  /** Stops reading (the server's writes back up). */
+  pause: () => void
 }
 
 /** Opens an event stream with node:http (a real client: it decodes the chunked body). */
@@ -26,6 +28,8 @@ function openSse(
   port: number,
   target: string,
   headers: http.OutgoingHttpHeaders = {},
+  /** Keep only the first 100 characters of each event's data, and no raw text (big streams). */
+  light = false,
 ): Promise<Client> {
   return new Promise((resolve, reject) => {
     const req = http.get(
@@ -38,14 +42,17 @@ function openSse(
       },
       (res) => {
         const events: ParsedEvent[] = []
-        const parser = new SseParser((e) => events.push(e))
+        const parser = new SseParser(
+          (e) => events.push(light ? { ...e, data: e.data.slice(0, 100) } : e),
+          { maxEventLen: 16 * 1024 * 1024 },
+        )
         let raw = ''
         const ended = new Promise<void>((done) => {
           res.on('end', done)
           res.on('close', done)
         })
         res.on('data', (d: Buffer) => {
-          raw += d.toString()
+          if (!light) raw += d.toString()
           parser.feed(d)
         })
         resolve({
@@ -56,6 +63,7 @@ function openSse(
           raw: () => raw,
           ended,
           close: () => req.destroy(),
+          pause: () => res.socket.pause(),
         })
       },
     )
@@ -194,6 +202,59 @@ describe.each(TRANSPORTS)('server-sent events (%s transport)', (transport) => {
     await waitFor(() => fs.existsSync(closedMarker(id)), 5000, 'sseHandler to see the end')
     fs.unlinkSync(closedMarker(id))
   })
+
+  it('drops a subscriber that stops reading (past maxBackpressure) while the others get everything; memory stays bounded', async () => {
+    const reader = await openSse(port, '/sse/hello?topic=firehose', {}, true)
+    const stalled = await openSse(port, '/sse/hello?topic=firehose', {}, true)
+    await waitFor(
+      () => [reader, stalled].every((c) => c.events.some((e) => e.type === 'subscribed')),
+      5000,
+      'both subscribed',
+    )
+    stalled.pause()
+    const rss0 = process.memoryUsage().rss
+    const text = 'x'.repeat(64 * 1024)
+    let sent = 0
+    let droppedAt = -1
+    // 1,000 × 64 KiB = 62.5 MiB to each subscriber; maxBackpressure is the default 1 MiB.
+    for (let i = 0; i < 1000; i++) {
+      if (server.publish('firehose', text) === 1 && droppedAt < 0) droppedAt = i
+      sent++
+      if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    await waitFor(() => reader.events.length >= 3 + sent, 20_000, 'the reader to get every event')
+    const grown = (process.memoryUsage().rss - rss0) / 1024 / 1024
+    console.log(
+      `${transport}: stalled SSE client dropped at message ${droppedAt} (of 1,000 × 64 KiB); ` +
+        `RSS growth (server and both clients, garbage included) ${grown.toFixed(1)} MiB`,
+    )
+    // What the stalled client holds back is bounded by maxBackpressure plus the kernel's socket
+    // buffers: it is dropped long before the 62.5 MiB are published, not kept in memory.
+    expect(droppedAt).toBeGreaterThan(0)
+    expect(droppedAt).toBeLessThan(200)
+    expect(grown).toBeLessThan(300)
+    reader.close()
+    stalled.close()
+  }, 60_000)
+
+  it('serves 1,000 event streams at once: one publish reaches all', async () => {
+    const clients = await Promise.all(
+      Array.from({ length: 1000 }, () => openSse(port, '/sse/hello?topic=crowd')),
+    )
+    await waitFor(
+      () => clients.every((c) => c.events.some((e) => e.type === 'subscribed')),
+      20_000,
+      'all subscribed',
+    )
+    expect(server.publish('crowd', 'to everyone')).toBe(1000)
+    await waitFor(
+      () => clients.every((c) => c.events.some((e) => e.data === 'to everyone')),
+      20_000,
+      'every client to get the event',
+    )
+    for (const c of clients) c.close()
+    await waitFor(() => server.publish('crowd', '') === 0, 10_000, 'all to be forgotten')
+  }, 60_000)
 
   it('sends a heartbeat comment to a stream idle for sseHeartbeat ms', async () => {
     const client = await openSse(port, '/sse/hello')
