@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
 import { MummyError, isMummyError } from '@mummy/errors'
-import { HTTP_PARSE_ERROR_STATUS, HttpParseError, RequestParser, isTokenChar } from './index.js'
+import {
+  HTTP_PARSE_ERROR_STATUS,
+  HttpParseError,
+  MULTIPART_ERROR_STATUS,
+  RequestParser,
+  isTokenChar,
+} from './index.js'
 
 describe('HttpParseError', () => {
   it('is a MummyError whose status comes from the code table', () => {
@@ -23,13 +29,16 @@ describe('HttpParseError', () => {
     }
   })
 
-  it('the README error table lists exactly the codes, with their statuses', () => {
+  it('the README error tables list exactly the codes (requests and multipart), with their statuses', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
     const rows = new Map<string, number>()
     for (const m of readme.matchAll(/^\|\s*`(ERR_MUMMY_[A-Z0-9_]+)`\s*\|\s*(\d{3})\s*\|/gm)) {
       rows.set(m[1] as string, Number(m[2]))
     }
-    expect(Object.fromEntries(rows)).toEqual(HTTP_PARSE_ERROR_STATUS)
+    expect(Object.fromEntries(rows)).toEqual({
+      ...HTTP_PARSE_ERROR_STATUS,
+      ...MULTIPART_ERROR_STATUS,
+    })
   })
 
   it('the parser reports an HttpParseError', () => {

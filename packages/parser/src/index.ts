@@ -21,3 +21,14 @@ export { HttpParseError, HTTP_PARSE_ERROR_STATUS, type HttpParseErrorCode } from
 export { DEFAULT_PARSER_LIMITS, type ParserLimits } from './limits.js'
 export type { ParserCallbacks, RequestHead } from './types.js'
 export { isTokenChar } from './tables.js'
+export {
+  MultipartParser,
+  MultipartError,
+  MULTIPART_ERROR_STATUS,
+  multipartBoundary,
+  parseContentDisposition,
+  type MultipartCallbacks,
+  type MultipartErrorCode,
+  type MultipartLimits,
+  type PartHeaders,
+} from './multipart.js'
