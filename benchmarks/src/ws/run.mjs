@@ -5,18 +5,10 @@
 // Usage: node benchmarks/src/ws/run.mjs [--runs 3] [--seconds 5] [--connections 100] [--subscribers 1000] [--messages 200] [--paced-messages 200] [--client c|node]
 // Load comes from wsload.c (compiled here to benchmarks/.build/wsload with `cc` when missing or
 // older than the source); without a C compiler, or with --client node, from client.mjs.
-import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { compileC, median, parseArgs, runJson, startServer, stopServer } from '../children.mjs'
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .reduce(
-      (acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc),
-      [],
-    ),
-)
+const args = parseArgs()
 const RUNS = Number(args.runs ?? 3)
 const SECONDS = Number(args.seconds ?? 5)
 const CONNECTIONS = Number(args.connections ?? 100)
@@ -24,7 +16,6 @@ const SUBSCRIBERS = Number(args.subscribers ?? 1000)
 const MESSAGES = Number(args.messages ?? 200)
 const PACED_MESSAGES = Number(args['paced-messages'] ?? 200)
 const here = (f) => fileURLToPath(new URL(f, import.meta.url))
-const server = (f) => fileURLToPath(new URL(`../../../apps/wrk-servers/${f}`, import.meta.url))
 
 // The load client: [command, ...args] and a one-line description for the report.
 function loadClient() {
@@ -32,64 +23,16 @@ function loadClient() {
   if (args.client === 'node') return node
   const source = here('wsload.c')
   const binary = here('../../.build/wsload')
-  const mtime = (f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1
-  if (mtime(binary) < mtime(source)) {
-    mkdirSync(here('../../.build'), { recursive: true })
-    const cc = spawnSync('cc', ['-O2', '-o', binary, source], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    })
-    if (cc.error?.code === 'ENOENT') {
-      console.error('note: no C compiler (cc) found; using the Node load client client.mjs')
-      return [node[0], `${node[1]}; no C compiler for wsload.c`]
-    }
-    if (cc.error || cc.status !== 0) {
-      console.error(`cc failed to compile ${source} (${cc.error ?? `exit code ${cc.status}`})`)
-      process.exit(1)
-    }
+  if (!compileC(source, binary)) {
+    console.error('note: no C compiler (cc) found; using the Node load client client.mjs')
+    return [node[0], `${node[1]}; no C compiler for wsload.c`]
   }
   return [[binary], 'wsload (C, benchmarks/.build/wsload)']
 }
 const [clientCommand, clientName] = loadClient()
 console.error(`load client: ${clientName}`)
 
-function startServer(file, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [server(file)], {
-      env: { ...process.env, ...env, PORT: '0' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    child.stdout.once('data', (d) => {
-      const line = String(d).trim()
-      if (line.startsWith('ready ')) resolve({ child, port: Number(line.slice(6)) })
-      else resolve({ child, port: 0, unavailable: line })
-    })
-    child.once('error', reject)
-    child.once('exit', (code) =>
-      resolve({ child, port: 0, unavailable: `exited with code ${code}` }),
-    )
-  })
-}
-
-// Resolves to the client's JSON result, or to { failed } when it exits non-zero (its message is
-// on stderr): a broken run reports no rate.
-function runClient(...argv) {
-  return new Promise((resolve) => {
-    const child = spawn(clientCommand[0], [...clientCommand.slice(1), ...argv.map(String)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.once('error', (error) => resolve({ failed: error.message }))
-    child.once('close', (code, signal) => {
-      const line = out.trim().split('\n').pop()
-      if (code !== 0 || !line)
-        resolve({ failed: signal ? `killed by ${signal}` : `exit code ${code}` })
-      else resolve(JSON.parse(line))
-    })
-  })
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const runClient = (...argv) => runJson(clientCommand, argv)
 const servers = [
   ['@mummy', 'ws-mummy.js', { TRANSPORT: 'node' }],
   ['@mummy (uws)', 'ws-mummy.js', { TRANSPORT: 'uws' }],
@@ -107,7 +50,7 @@ for (const [name, file, env] of servers) {
     const server = await startServer(file, env)
     if (server.unavailable) {
       console.error(`${name}: skipped (${server.unavailable})`)
-      server.child.kill()
+      await stopServer(server)
       break
     }
     const e = await runClient('echo', server.port, CONNECTIONS, SECONDS)
@@ -115,10 +58,7 @@ for (const [name, file, env] of servers) {
     const p = f.failed
       ? f
       : await runClient('fanout-paced', server.port, SUBSCRIBERS, PACED_MESSAGES)
-    if (server.child.exitCode === null) {
-      server.child.kill()
-      await new Promise((r) => server.child.once('exit', r))
-    }
+    await stopServer(server)
     if (p.failed) {
       const what = e.failed ? 'echo' : f.failed ? 'fan-out' : 'paced fan-out'
       console.error(`${name} run ${run + 1}: ${what} failed (${p.failed})`)

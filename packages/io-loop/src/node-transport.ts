@@ -144,6 +144,18 @@ class Slot implements ResponseWriter {
   }
 }
 
+/** Streams whose writes are held until the next tick (see `NodeStream.hold`). */
+let heldStreams: NodeStream[] = []
+
+function releaseHeldStreams(): void {
+  const list = heldStreams
+  heldStreams = []
+  for (const stream of list) stream.release()
+}
+
+/** Held stream writes are let go once they add up to this many bytes. */
+const HOLD_FLUSH = 32 * 1024
+
 const CRLF = Buffer.from('\r\n', 'latin1')
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1')
 
@@ -198,6 +210,48 @@ class NodeStream implements TransportStream {
   abort(): void {
     if (this.closed) return
     this.slot.conn.socket.destroy()
+  }
+
+  /** Writes are held (socket corked) until the current callback's end. */
+  held = false
+  heldBytes = 0
+  #watching = false
+
+  hold(): void {
+    if (this.held || !this.started || this.closed) return
+    this.held = true
+    this.slot.conn.socket.cork()
+    heldStreams.push(this)
+    if (heldStreams.length === 1) process.nextTick(releaseHeldStreams)
+  }
+
+  /** Ends {@link hold}. */
+  release(): void {
+    if (!this.held) return
+    this.held = false
+    this.heldBytes = 0
+    const socket = this.slot.conn.socket
+    socket.uncork()
+    if (this.closed) return
+    if (socket.writableLength > 0) this.notifyWhenFlushed()
+    else this.events.onDrain?.()
+  }
+
+  /**
+   * Calls `onDrain` once what is written so far has gone to the kernel. (The socket's own
+   * 'drain' event only comes after a write passed its high-water mark, so a small backlog would
+   * otherwise never be reported as gone.)
+   */
+  notifyWhenFlushed(): void {
+    if (this.#watching || this.closed) return
+    this.#watching = true
+    const socket = this.slot.conn.socket
+    socket.write(EMPTY, () => {
+      this.#watching = false
+      if (this.closed || socket.destroyed) return
+      if (socket.writableLength === 0) this.events.onDrain?.()
+      else this.notifyWhenFlushed()
+    })
   }
 
   /** The connection went away before the stream was over. */
@@ -534,8 +588,17 @@ class Connection implements ParserCallbacks, WheelEntry {
       socket.uncork()
     } else socket.write(data)
     this.lastWrite = Date.now()
+    if (stream.held) {
+      stream.heldBytes += data.byteLength
+      if (stream.heldBytes < HOLD_FLUSH) return 'buffered'
+      // Enough for one write: let it go now.
+      stream.heldBytes = 0
+      socket.uncork()
+      socket.cork()
+    }
     const waiting = socket.writableLength
     if (waiting === 0) return 'sent'
+    stream.notifyWhenFlushed()
     if (this.writeWaitSince === 0) {
       this.writeWaitSince = this.lastWrite
       this.touch()

@@ -101,6 +101,12 @@ export interface TransportStream {
   end(): void
   /** Drops the connection at once (the body stays incomplete); `onClose(false)` follows. */
   abort(): void
+  /**
+   * Holds this stream's writes until the IO thread finishes what it is doing now, so that many
+   * pieces written in one go (a worker's batch, a burst of publishes) leave in one write. At
+   * most 32 KiB are held; more goes out at once.
+   */
+  hold(): void
   /** Bytes written to this stream and not yet taken by the kernel. */
   readonly bufferedAmount: number
   /** `true` once the stream is over (ended and written, or the connection is gone). */

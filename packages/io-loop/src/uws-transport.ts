@@ -278,19 +278,58 @@ class UwsStream implements TransportStream {
   ) {}
 
   get bufferedAmount(): number {
-    return this.closed ? 0 : this.#buffered
+    return this.closed ? 0 : this.#buffered + this.#heldBytes
+  }
+
+  /** Pieces held until the current callback's end (see {@link hold}). */
+  #held: (Uint8Array | string)[] | null = null
+  #heldBytes = 0
+
+  hold(): void {
+    if (this.#held !== null || this.closed || this.ended) return
+    this.#held = []
+    heldUwsStreams.push(this)
+    if (heldUwsStreams.length === 1) process.nextTick(releaseHeldUwsStreams)
+  }
+
+  /** Ends {@link hold}: what was held leaves in one write. */
+  release(): void {
+    const held = this.#held
+    if (held === null) return
+    this.#held = null
+    this.#heldBytes = 0
+    if (held.length === 0 || this.closed) return
+    this.#send(held.length === 1 ? held[0]! : Buffer.concat(held.map(toBytes)), true)
   }
 
   write(chunk: Uint8Array | string): SendStatus {
     if (this.ended || this.closed) return 'dropped'
     const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength
     if (length === 0) return this.#buffered > 0 ? 'buffered' : 'sent'
+    const held = this.#held
+    if (held !== null) {
+      held.push(chunk)
+      this.#heldBytes += length
+      if (this.#heldBytes >= HOLD_FLUSH) {
+        this.release()
+        this.hold()
+      }
+      return 'buffered'
+    }
+    return this.#send(chunk, false)
+  }
+
+  #send(chunk: Uint8Array | string, wasHeld: boolean): SendStatus {
+    const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength
     const res = this.writer.res
     let ok = false
     res.cork(() => {
       ok = res.write(chunk)
     })
-    if (ok && this.#buffered === 0) return 'sent'
+    if (ok && this.#buffered === 0) {
+      if (wasHeld) this.events.onDrain?.()
+      return 'sent'
+    }
     this.#buffered += length
     if (!this.#watching) {
       this.#watching = true
@@ -306,6 +345,7 @@ class UwsStream implements TransportStream {
 
   end(): void {
     if (this.ended || this.closed) return
+    this.release()
     this.ended = true
     const writer = this.writer
     if (writer.closed) return
@@ -334,6 +374,22 @@ class UwsStream implements TransportStream {
     const events = this.events
     queueMicrotask(() => events.onClose(complete))
   }
+}
+
+/** Streams whose writes are held until the next tick (see `UwsStream.hold`). */
+let heldUwsStreams: UwsStream[] = []
+
+function releaseHeldUwsStreams(): void {
+  const list = heldUwsStreams
+  heldUwsStreams = []
+  for (const stream of list) stream.release()
+}
+
+/** Held stream writes are let go once they add up to this many bytes. */
+const HOLD_FLUSH = 32 * 1024
+
+function toBytes(chunk: Uint8Array | string): Uint8Array {
+  return typeof chunk === 'string' ? Buffer.from(chunk) : chunk
 }
 
 /** Where one request's answer goes. */

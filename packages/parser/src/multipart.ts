@@ -390,7 +390,6 @@ export class MultipartParser {
     if (colon <= 0) this.#malformed(`part header line without a name: ${JSON.stringify(line)}`)
     const name = line.slice(0, colon).toLowerCase()
     if (!TCHAR.test(name)) this.#malformed(`invalid part header name: ${JSON.stringify(name)}`)
-    // eslint-disable-next-line no-control-regex
     if (/[\0\r\n]/.test(line)) this.#malformed('a part header value contains NUL, CR or LF')
     this.#headerLines.push(name, line.slice(colon + 1).trim())
   }

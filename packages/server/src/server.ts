@@ -532,6 +532,7 @@ export class Server {
       stream.abort()
       return
     }
+    stream.hold()
     stream.write(message[2] as Uint8Array)
     this.#table.setBuffered(id, stream.bufferedAmount)
     const record = this.#sse.get(id)
@@ -625,6 +626,7 @@ export class Server {
         record.stream.abort()
         continue
       }
+      record.stream.hold()
       if (record.stream.write(event) !== 'dropped') delivered++
       record.lastWrite = now
       this.#table.setBuffered(id, record.stream.bufferedAmount)
