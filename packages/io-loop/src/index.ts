@@ -13,6 +13,9 @@ export {
   type TransportWebSocket,
   type TransportStream,
   type StreamEvents,
+  type BodyHead,
+  type BodyControl,
+  type BodySink,
 } from './transport.js'
 export { TimerWheel, type WheelEntry } from './timer-wheel.js'
 export { httpDate } from './http-date.js'

@@ -21,6 +21,8 @@ import {
 } from './websocket.js'
 import {
   DEFAULT_TRANSPORT_OPTIONS,
+  type BodyControl,
+  type BodySink,
   type ResponseWriter,
   type StreamEvents,
   type Transport,
@@ -274,7 +276,7 @@ class NodeStream implements TransportStream {
 }
 
 /** State of one accepted socket. Implements the parser's callbacks itself: no closures. */
-class Connection implements ParserCallbacks, WheelEntry {
+class Connection implements ParserCallbacks, WheelEntry, BodyControl {
   deadline = 0
   wheelSlot = -1
   destroyed = false
@@ -291,7 +293,13 @@ class Connection implements ParserCallbacks, WheelEntry {
   graceUntil = 0
   /** Requests dispatched whose responses are not written yet. */
   inFlight = 0
-  current: { head: RequestHead; slot: Slot; chunks: Buffer[]; length: number } | null = null
+  current: {
+    head: RequestHead
+    slot: Slot
+    chunks: Buffer[]
+    length: number
+    sink: BodySink | null
+  } | null = null
   /** Bytes the parser was paused in front of. */
   leftover: Buffer | null = null
   /** Bytes that followed an upgrade request. */
@@ -311,7 +319,9 @@ class Connection implements ParserCallbacks, WheelEntry {
     this.parser = new RequestParser(this, {
       maxHeadersLen: o.maxHeadersLen,
       maxUriLen: o.maxHeadersLen,
-      maxBodyLen: o.maxBodyLen,
+      // A streamed body may be larger: the limit of each request is checked in onHead/onBody.
+      maxBodyLen:
+        o.onBodyStart === undefined ? o.maxBodyLen : Math.max(o.maxBodyLen, o.maxStreamedBodyLen),
     })
     this.remoteAddress = socket.remoteAddress ?? ''
     this.requestStart = this.lastRead = this.lastWrite = Date.now()
@@ -327,9 +337,30 @@ class Connection implements ParserCallbacks, WheelEntry {
       head.keepAlive && !head.upgrade,
     )
     this.queue.push(slot)
-    this.current = { head, slot, chunks: [], length: 0 }
+    const o = this.transport.options
+    const hasBody = head.chunked || head.contentLength > 0
+    let sink: BodySink | null = null
+    if (hasBody && o.onBodyStart !== undefined) {
+      sink = o.onBodyStart(
+        {
+          method: head.method,
+          target: head.target,
+          versionMinor: head.versionMinor,
+          headers: head.headers,
+          remoteAddress: this.remoteAddress,
+          contentLength: head.chunked ? -1 : head.contentLength,
+        },
+        slot,
+        this,
+      )
+    }
+    this.current = { head, slot, chunks: [], length: 0, sink }
     this.phase = Phase.Body
-    if (head.expectContinue && (head.chunked || head.contentLength > 0)) {
+    if (head.contentLength > (sink === null ? o.maxBodyLen : o.maxStreamedBodyLen)) {
+      this.#tooLarge(slot)
+      return
+    }
+    if (hasBody && head.expectContinue && !slot.ended) {
       slot.needContinue = true
       if (this.queue[0] === slot) this.#writeContinue(slot)
     }
@@ -337,9 +368,49 @@ class Connection implements ParserCallbacks, WheelEntry {
 
   onBody(chunk: Buffer): void {
     const cur = this.current
-    if (cur === null) return
-    cur.chunks.push(chunk)
+    if (cur === null || cur.slot.ended) return
     cur.length += chunk.length
+    const o = this.transport.options
+    if (cur.length > (cur.sink === null ? o.maxBodyLen : o.maxStreamedBodyLen)) {
+      this.#tooLarge(cur.slot)
+      return
+    }
+    if (cur.sink !== null) cur.sink.write(chunk)
+    else cur.chunks.push(chunk)
+  }
+
+  /** A body over its limit: 413, and nothing more is read from this connection. */
+  #tooLarge(slot: Slot): void {
+    const max =
+      this.current?.sink != null
+        ? this.transport.options.maxStreamedBodyLen
+        : this.transport.options.maxBodyLen
+    this.transport.reportClientError(
+      Object.assign(
+        new MummyError('ERR_MUMMY_BODY_TOO_LARGE', `request body exceeds ${max} bytes`),
+        {
+          status: 413,
+        },
+      ),
+      this.remoteAddress,
+    )
+    slot.needContinue = false
+    slot.close = true
+    this.readStopped = true
+    this.pauseReading()
+    if (!slot.ended) slot.end(413, TEXT_PLAIN, 'Content Too Large\n', true)
+  }
+
+  // ---- BodyControl (for a body sink) ----
+
+  #sinkPauses = 0
+
+  pause(): void {
+    if (this.#sinkPauses++ === 0) this.pauseReading()
+  }
+
+  resume(): void {
+    if (this.#sinkPauses > 0 && --this.#sinkPauses === 0) this.maybeResume()
   }
 
   onComplete(): boolean {
@@ -347,9 +418,12 @@ class Connection implements ParserCallbacks, WheelEntry {
     this.current = null
     this.phase = Phase.Idle
     if (cur === null) return false
-    const { head, slot } = cur
+    const { head, slot, sink } = cur
     slot.needContinue = false
-    const body = cur.length === 0 ? EMPTY : ownedCopy(cur.chunks, cur.length)
+    // Answered already (refused by its sink, or too large): nothing to hand over.
+    if (slot.ended) return true
+    if (sink !== null) sink.end()
+    const body = sink !== null || cur.length === 0 ? EMPTY : ownedCopy(cur.chunks, cur.length)
     this.inFlight++
     slot.dispatched = true
     slot.wantsUpgrade = head.upgrade && head.method === 'GET'
@@ -362,6 +436,7 @@ class Connection implements ParserCallbacks, WheelEntry {
       remoteAddress: this.remoteAddress,
       keepAlive: !slot.close,
       upgrade: head.upgrade,
+      ...(sink !== null ? { sink } : {}),
     }
     if (slot.close) this.readStopped = true
     try {
@@ -439,7 +514,7 @@ class Connection implements ParserCallbacks, WheelEntry {
 
   /** Resumes reading when nothing holds it back: in-flight room and drained output. */
   maybeResume(): void {
-    if (!this.readPaused || this.destroyed || this.readStopped) return
+    if (!this.readPaused || this.destroyed || this.readStopped || this.#sinkPauses > 0) return
     const o = this.transport.options
     if (
       this.inFlight >= o.maxPipelinedRequests ||
@@ -706,8 +781,11 @@ class Connection implements ParserCallbacks, WheelEntry {
     this.readStopped = true
     this.pauseReading()
     this.phase = Phase.Idle
-    const slot = this.current?.slot
+    const cur = this.current
     this.current = null
+    // A body that was going to a sink will not be completed.
+    if (cur !== null && cur.sink !== null && !cur.slot.ended) cur.sink.abort()
+    const slot = cur?.slot
     if (slot !== undefined) slot.needContinue = false
     return slot
   }
@@ -722,6 +800,8 @@ class Connection implements ParserCallbacks, WheelEntry {
 
   cleanup(): void {
     this.destroyed = true
+    const cur = this.current
+    if (cur !== null && cur.sink !== null && !cur.slot.ended) cur.sink.abort()
     if (this.ws !== null) this.ws.socketClosed()
     else
       for (const slot of this.queue) {

@@ -25,6 +25,37 @@ export interface TransportRequest {
   readonly keepAlive: boolean
   /** `true` when the request asked to switch protocols (`Connection: upgrade` + `Upgrade`). */
   readonly upgrade: boolean
+  /** Set when the body went to the sink {@link TransportOptions.onBodyStart} gave (`body` is then empty). */
+  readonly sink?: BodySink
+}
+
+/** A request whose head is complete and whose body is about to arrive. */
+export interface BodyHead {
+  readonly method: string
+  readonly target: string
+  readonly versionMinor: 0 | 1
+  readonly headers: readonly string[]
+  readonly remoteAddress: string
+  /** The declared length, or -1 for a chunked body. */
+  readonly contentLength: number
+}
+
+/** Flow control of a streamed request body, for its sink. Calls nest: one `resume` per `pause`. */
+export interface BodyControl {
+  /** Stops reading the connection (the sink is falling behind, e.g. on disk). */
+  pause(): void
+  /** Undoes one `pause`. */
+  resume(): void
+}
+
+/** Where a streamed request body goes, piece by piece (see {@link TransportOptions.onBodyStart}). */
+export interface BodySink {
+  /** One piece of the body, de-chunked. A view valid only during the call. */
+  write(chunk: Buffer): void
+  /** The body is complete; `onRequest` follows with `request.sink` set to this sink. */
+  end(): void
+  /** The connection went away before the body was complete. */
+  abort(): void
 }
 
 /**
@@ -155,8 +186,17 @@ export interface TransportOptions {
   maxPipelinedRequests: number
   /** Unsent bytes on one connection above which reading from it stops until it drains. Default 64 KiB. */
   writeHighWaterMark: number
+  /** Largest request body given to a sink from `onBodyStart`, bytes. Over it: 413. Default 1 GiB. */
+  maxStreamedBodyLen: number
   /** Called for each complete request, on the IO thread. Must not block. */
   onRequest(request: TransportRequest, response: ResponseWriter): void
+  /**
+   * Called when a request's head is complete and a body follows: return a {@link BodySink} to
+   * receive the body as it arrives (limited by `maxStreamedBodyLen` instead of `maxBodyLen`),
+   * or `null` to have it collected into `request.body` as usual. The sink may answer early
+   * through `response` (an error: the rest of the body is then ignored). Must not block.
+   */
+  onBodyStart?(head: BodyHead, response: ResponseWriter, control: BodyControl): BodySink | null
   /** Called when a client sent something the server refused (after the error response is queued). */
   onClientError?(error: Error & { code?: string; status?: number }, remoteAddress: string): void
 }
@@ -178,6 +218,7 @@ export const DEFAULT_TRANSPORT_OPTIONS = Object.freeze({
   sendTimeout: 30_000,
   maxPipelinedRequests: 32,
   writeHighWaterMark: 64 * 1024,
+  maxStreamedBodyLen: 1024 * 1024 * 1024,
 })
 
 /** A transport: one listening socket and its connections, on the IO thread. */

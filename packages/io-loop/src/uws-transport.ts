@@ -22,6 +22,7 @@ import {
 } from './websocket.js'
 import {
   DEFAULT_TRANSPORT_OPTIONS,
+  type BodySink,
   type ResponseWriter,
   type StreamEvents,
   type Transport,
@@ -52,6 +53,8 @@ interface UwsHttpResponse {
   onWritable(handler: (offset: number) => boolean): UwsHttpResponse
   cork(cb: () => void): UwsHttpResponse
   close(): UwsHttpResponse
+  pause(): void
+  resume(): void
   onAborted(cb: () => void): UwsHttpResponse
   onData(cb: (chunk: ArrayBuffer, isLast: boolean) => void): UwsHttpResponse
   getRemoteAddressAsText(): ArrayBuffer
@@ -582,7 +585,13 @@ export class UwsTransport implements Transport {
       websocket: { ...DEFAULT_WEBSOCKET_SETTINGS, ...defined.websocket },
     } as UwsTransportOptions
     this.#uws = uws
-    this.#heads = new HeadCheck(this.options)
+    const o = this.options
+    this.#heads = new HeadCheck({
+      maxHeadersLen: o.maxHeadersLen,
+      // A streamed body may be larger: each request's limit is checked when its body starts.
+      maxBodyLen:
+        o.onBodyStart === undefined ? o.maxBodyLen : Math.max(o.maxBodyLen, o.maxStreamedBodyLen),
+    })
     this.#app = uws.App()
     this.#app.any('/*', (res, req) => this.#onHttp(res, req, null))
     const ws = this.options.websocket
@@ -657,10 +666,13 @@ export class UwsTransport implements Transport {
     })
     const writer = new UwsResponseWriter(this, res, method === 'HEAD', ws)
     this.#inFlight++
+    let bodySink: BodySink | null = null
     res.onAborted(() => {
       if (writer.closed) return
       writer.closed = true
       writer.streamed?.finish(false)
+      // Gone in the middle of a streamed body.
+      if (bodySink !== null && !writer.ended) bodySink.abort()
       this.settled()
     })
     const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('latin1')
@@ -679,9 +691,33 @@ export class UwsTransport implements Transport {
       this.#refuse(writer, refused, remoteAddress)
       return
     }
-    const max = this.options.maxBodyLen
     if (length <= 0 && !chunked) {
       this.#deliver(request, writer)
+      return
+    }
+    const o = this.options
+    let pauses = 0
+    const sink =
+      o.onBodyStart === undefined
+        ? null
+        : o.onBodyStart({ ...request, contentLength: chunked ? -1 : length }, writer, {
+            pause: () => {
+              if (pauses++ === 0 && !writer.closed) res.pause()
+            },
+            resume: () => {
+              if (pauses > 0 && --pauses === 0 && !writer.closed) res.resume()
+            },
+          })
+    bodySink = sink
+    // The sink may have answered at once (a refused upload): then there is nothing to read.
+    if (writer.ended) return
+    const max = sink === null ? o.maxBodyLen : o.maxStreamedBodyLen
+    const tooLarge = Object.assign(
+      new MummyError('ERR_MUMMY_BODY_TOO_LARGE', `request body exceeds ${max} bytes`),
+      { status: 413 },
+    )
+    if (length > max) {
+      this.#refuse(writer, tooLarge, remoteAddress)
       return
     }
     const parts: Buffer[] = []
@@ -690,14 +726,16 @@ export class UwsTransport implements Transport {
       if (writer.ended) return
       received += chunk.byteLength
       if (received > max) {
-        this.#refuse(
-          writer,
-          Object.assign(
-            new MummyError('ERR_MUMMY_BODY_TOO_LARGE', `request body exceeds ${max} bytes`),
-            { status: 413 },
-          ),
-          remoteAddress,
-        )
+        this.#refuse(writer, tooLarge, remoteAddress)
+        return
+      }
+      if (sink !== null) {
+        // A view of uWebSockets.js's buffer: valid during this call, as BodySink says.
+        if (chunk.byteLength > 0) sink.write(Buffer.from(chunk))
+        if (!isLast || writer.ended) return
+        bodySink = null // complete: no longer abortable
+        sink.end()
+        if (!writer.ended) this.#deliver({ ...request, sink }, writer)
         return
       }
       if (chunk.byteLength > 0) parts.push(copy(chunk))

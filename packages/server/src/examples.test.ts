@@ -4,7 +4,7 @@ import { sleep, waitFor } from '@mummy/test-kit'
 import WebSocketClient from 'ws'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -206,6 +206,30 @@ describe('examples', () => {
     expect(stdout).toMatch(/event: tick\nid: \d+\ndata: \d{4}-\d\d-\d\dT/)
     expect(stdout).toContain('data: hello board\n\n')
     await waitFor(() => /stream \d+: close/.test(output()), 5000, 'the sseHandler log line')
+  })
+
+  it('uploads.js: curl -F sends a file and a field; the file is kept where the handler moved it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mummy-example-uploads-'))
+    try {
+      const { port } = await startExample('uploads.js', { UPLOADS_DIR: dir })
+      const source = path.join(dir, 'source.txt')
+      writeFileSync(source, 'x'.repeat(100_000))
+      const reply = JSON.parse(
+        await curl([
+          '-F',
+          'title=notes',
+          '-F',
+          `file=@${source};type=text/plain`,
+          `http://127.0.0.1:${port}/upload`,
+        ]),
+      ) as { title: string; saved: { name: string; size: number; type: string }[] }
+      expect(reply.title).toBe('notes')
+      expect(reply.saved).toHaveLength(1)
+      expect(reply.saved[0]).toMatchObject({ size: 100_000, type: 'text/plain' })
+      expect(readFileSync(path.join(dir, reply.saved[0]!.name), 'utf8')).toBe('x'.repeat(100_000))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it.each(['node', 'uws'])(

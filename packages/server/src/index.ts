@@ -32,6 +32,7 @@ export {
   type WebSocketHandler,
 } from './websocket.js'
 export { ResponseStream } from './stream.js'
+export type { UploadOptions, UploadedFile } from './uploads.js'
 export {
   SseStream,
   publishEvent,

@@ -3,6 +3,7 @@
  * structured-cloned on every request and every WebSocket event.
  */
 import type { CompressionOptions } from './compression.js'
+import type { UploadedFile } from './uploads.js'
 import type { DeflateOptions, DeflateParams } from '@mummy/websocket'
 
 /** Job tags. */
@@ -20,6 +21,10 @@ export type HttpJob = [
   body: Uint8Array,
   remoteAddress: string,
   wsId: number,
+  /** Files of an upload (`uploads` option), on disk; `null` otherwise. */
+  files: UploadedFile[] | null,
+  /** Fields of an upload, in order; `null` otherwise. */
+  fields: [string, string][] | null,
 ]
 
 /** One WebSocket event. */

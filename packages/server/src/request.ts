@@ -18,6 +18,7 @@ import {
 import { WebSocket } from './websocket.js'
 import { ResponseStream } from './stream.js'
 import { SseStream } from './sse.js'
+import type { UploadedFile } from './uploads.js'
 import { SSE_HEADERS, lastEventId } from '@mummy/sse'
 
 /** Headers a handler may pass to {@link Request.respond}. */
@@ -168,6 +169,10 @@ export interface RequestInit {
   upgrade: UpgradeSink | null
   /** Starts a streamed response. */
   stream: StreamSink
+  /** Files of an upload (`uploads` option), or `null`. */
+  files?: UploadedFile[] | null
+  /** Fields of an upload, in order, or `null`. */
+  fields?: [string, string][] | null
 }
 
 /**
@@ -206,6 +211,15 @@ export class Request {
   readonly #wsId: number
   readonly #upgrade: UpgradeSink | null
   readonly #stream: StreamSink
+  readonly #fieldPairs: [string, string][] | null
+  #fields: URLSearchParams | undefined
+  /**
+   * The files of an upload (a `multipart/form-data` request while the `uploads` option is
+   * on), already on disk: `{ field, filename, contentType, path, size }`. They are deleted
+   * when the handler is done; move one (`fs.renameSync(file.path, …)`) to keep it. Empty for
+   * other requests.
+   */
+  readonly files: readonly UploadedFile[]
 
   /** @internal Built by the server; handlers receive it. */
   constructor(init: RequestInit) {
@@ -221,6 +235,8 @@ export class Request {
     this.#wsId = init.wsId
     this.#upgrade = init.upgrade
     this.#stream = init.stream
+    this.files = init.files ?? []
+    this.#fieldPairs = init.fields ?? null
   }
 
   /** The percent-decoded path, without the query string, e.g. `/search`. */
@@ -238,6 +254,14 @@ export class Request {
       )
     }
     return this.#query
+  }
+
+  /**
+   * The fields (parts without a file name) of an upload, in order; empty for other requests
+   * (a urlencoded form is in `body`: `new URLSearchParams(request.text())`).
+   */
+  get fields(): URLSearchParams {
+    return (this.#fields ??= new URLSearchParams(this.#fieldPairs ?? []))
   }
 
   /** `true` once a response was sent. */

@@ -38,6 +38,15 @@ import { registerWorkerHandler } from './registry.js'
 import { WebSocket, setWebSocketChannel, toMessage, type WebSocketHandler } from './websocket.js'
 import { Request } from './request.js'
 import { SseStream, type SseEvent, type SseHandler } from './sse.js'
+import {
+  UploadSink,
+  removeFiles,
+  resolveUploads,
+  uploadSink,
+  type UploadOptions,
+  type UploadResult,
+} from './uploads.js'
+import { mkdir } from 'node:fs/promises'
 import { encodeEvent } from '@mummy/sse'
 
 /** Options of {@link createServer}. Every field is optional; defaults are listed in the README. */
@@ -95,6 +104,12 @@ export interface ServerOptions {
   websocketCompression?: boolean | DeflateOptions
   /** Receives the end of event streams (single-file form; an app module exports `sseHandler`). */
   sseHandler?: SseHandler
+  /**
+   * Stream `multipart/form-data` request bodies to disk as they arrive: handlers get
+   * `request.files` (paths) and `request.fields`. `true` for the defaults, or limits and the
+   * folder. Off by default (such bodies are then ordinary bodies, limited by `maxBodyLen`).
+   */
+  uploads?: boolean | UploadOptions
   /**
    * ms without an event after which an open event stream gets a comment, so that proxies
    * keep it and a client that left is noticed. `0` = never. Default 15 s.
@@ -194,6 +209,8 @@ export class Server {
   readonly #sseTopics = new Map<string, Set<number>>()
   #heartbeat: NodeJS.Timeout | null = null
   #inlineSse: SseHandler | null = null
+  /** Job id → files of the upload it carries (deleted when the job ends). */
+  readonly #uploadJobs = new Map<number, string[]>()
   /** Writes that reached a stream before its head did (posted by another worker), by id. */
   readonly #earlyStream = new Map<number, WorkerMessage[]>()
   #wsSettings: WebSocketSettings | null = null
@@ -311,6 +328,13 @@ export class Server {
       onClientError: (error, address) =>
         this.#log('debug', `bad request from ${address}: ${error.code ?? ''} ${error.message}`),
     }
+    const uploads = resolveUploads(o.uploads)
+    if (uploads !== null) {
+      await mkdir(uploads.dir, { recursive: true })
+      transportOptions.maxStreamedBodyLen = uploads.maxSize
+      transportOptions.onBodyStart = (head, res, control) =>
+        uploadSink(head.headers, uploads, res, control)
+    }
     for (const key of Object.keys(
       DEFAULT_TRANSPORT_OPTIONS,
     ) as (keyof typeof DEFAULT_TRANSPORT_OPTIONS)[]) {
@@ -359,8 +383,32 @@ export class Server {
     }
   }
 
+  /** An upload: hand the request over once every file is on disk (or drop it if it failed). */
+  #afterUpload(
+    req: TransportRequest,
+    res: ResponseWriter,
+    then: (req: TransportRequest, res: ResponseWriter, upload: UploadResult) => void,
+  ): void {
+    void (req.sink as UploadSink).done.then((upload) => {
+      if (upload === null) return
+      if (res.closed) {
+        removeFiles(upload.files.map((f) => f.path))
+        return
+      }
+      then(req, res, upload)
+    })
+  }
+
   /** IO thread hot path: hand a complete request to the pool. */
-  readonly #dispatch = (req: TransportRequest, res: ResponseWriter): void => {
+  readonly #dispatch = (
+    req: TransportRequest,
+    res: ResponseWriter,
+    upload: UploadResult | null = null,
+  ): void => {
+    if (upload === null && req.sink instanceof UploadSink) {
+      this.#afterUpload(req, res, this.#dispatch)
+      return
+    }
     const wsId = req.upgrade ? this.#reserveSocket(res) : 0
     const payload: HttpJob = [
       JOB_HTTP,
@@ -371,15 +419,30 @@ export class Server {
       req.body,
       req.remoteAddress,
       wsId,
+      upload?.files ?? null,
+      upload?.fields ?? null,
     ]
     // Bodies are copied, not transferred: a transferred job cannot be re-sent to an idle
     // worker, and work conservation matters more than one memcpy.
     const id = this.#pool!.submit(payload)
     this.#pending.set(id, res)
+    if (upload !== null && upload.files.length > 0)
+      this.#uploadJobs.set(
+        id,
+        upload.files.map((f) => f.path),
+      )
     if (wsId !== 0) this.#upgradeJobs.set(id, wsId)
   }
 
-  readonly #runInline = (req: TransportRequest, res: ResponseWriter): void => {
+  readonly #runInline = (
+    req: TransportRequest,
+    res: ResponseWriter,
+    upload: UploadResult | null = null,
+  ): void => {
+    if (upload === null && req.sink instanceof UploadSink) {
+      this.#afterUpload(req, res, this.#runInline)
+      return
+    }
     const wsId = req.upgrade ? this.#reserveSocket(res) : 0
     const request = new Request({
       method: req.method,
@@ -389,6 +452,8 @@ export class Server {
       body: req.body,
       remoteAddress: req.remoteAddress,
       wsId,
+      files: upload?.files ?? null,
+      fields: upload?.fields ?? null,
       settings: {
         compression: this.#compression,
         websocketCompression: resolveWsCompression(this.#options.websocketCompression),
@@ -407,7 +472,11 @@ export class Server {
         return id
       },
     })
-    void runHandler(this.#inline!, request, this.#log)
+    const handled = runHandler(this.#inline!, request, this.#log)
+    if (upload !== null && upload.files.length > 0) {
+      const paths = upload.files.map((f) => f.path)
+      void Promise.resolve(handled).finally(() => removeFiles(paths))
+    }
   }
 
   /** Inline mode: a WebSocket event runs on this thread, in order per connection. */
@@ -762,8 +831,13 @@ export class Server {
     record.inPool = true
   }
 
-  /** Bookkeeping when any job ends: WebSocket event queues drain, closed sockets are forgotten. */
+  /** Bookkeeping when any job ends: uploads are deleted, WebSocket event queues drain, closed sockets are forgotten. */
   #jobEnded(jobId: number): void {
+    const uploaded = this.#uploadJobs.get(jobId)
+    if (uploaded !== undefined) {
+      this.#uploadJobs.delete(jobId)
+      removeFiles(uploaded)
+    }
     if (this.#upgradeJobs.has(jobId)) {
       // An upgrade-capable request whose handler ended without upgrading: it gets an answer
       // (or a 500/503) through #fail, and its WebSocket id is never used.

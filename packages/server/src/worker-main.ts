@@ -156,6 +156,8 @@ runWorker((payload: unknown, ctx: JobContext) => {
       body.byteLength === 0 ? EMPTY : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
     remoteAddress: job[6],
     wsId: job[7],
+    files: job[8],
+    fields: job[9],
     settings,
     sink: (status, headers, bytes) => {
       const owned = exact(bytes)

@@ -1,0 +1,242 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { exchange, waitFor } from '@mummy/test-kit'
+import { createServer, type Server } from './index.js'
+import { TRANSPORTS } from './fixtures/transports.js'
+
+const APP = new URL('./fixtures/app.js', import.meta.url)
+const run = promisify(execFile)
+
+/** curl with its output; `-w` appends the status on the last line. */
+async function curl(args: string[]): Promise<{ status: number; body: string }> {
+  const { stdout } = await run(
+    'curl',
+    ['-sS', '--max-time', '60', '-w', '\n%{http_code}', ...args],
+    {
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  )
+  const at = stdout.lastIndexOf('\n')
+  return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) }
+}
+
+const sha256 = (file: string): string =>
+  createHash('sha256').update(fs.readFileSync(file)).digest('hex')
+
+describe.each(TRANSPORTS)('uploads (%s transport)', (transport) => {
+  let server: Server
+  let base: string
+  let dir: string
+  let work: string
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'mummy-upload-test-'))
+    dir = path.join(work, 'incoming')
+    server = createServer({
+      transport,
+      app: APP,
+      workers: 2,
+      logHandler: () => {},
+      uploads: {
+        dir,
+        maxFileSize: 64 * 1024 * 1024,
+        maxSize: 300 * 1024 * 1024,
+        maxParts: 10,
+        maxFieldsSize: 1024,
+      },
+    })
+    await server.listen(0, '127.0.0.1')
+    base = `http://127.0.0.1:${server.port}`
+  })
+  afterAll(async () => {
+    await server.close()
+    fs.rmSync(work, { recursive: true, force: true })
+  })
+
+  const dirEmpty = (): boolean => fs.readdirSync(dir).length === 0
+
+  it('streams files to disk: the handler gets paths, sizes and fields; the files are gone after', async () => {
+    const file = path.join(work, 'random.bin')
+    fs.writeFileSync(file, randomBytes(20 * 1024 * 1024))
+    const { status, body } = await curl([
+      '-F',
+      'title=Holiday photos',
+      '-F',
+      'tag=a',
+      '-F',
+      'tag=b',
+      '-F',
+      `photo=@${file};type=image/jpeg;filename=beach.jpg`,
+      '-F',
+      `notes=@${path.join(work, 'random.bin')};filename=copy.bin`,
+      `${base}/upload/inspect`,
+    ])
+    expect(status).toBe(200)
+    const result = JSON.parse(body) as {
+      files: {
+        field: string
+        filename: string
+        contentType: string
+        size: number
+        sha256: string
+        inDir: string
+      }[]
+      fields: [string, string][]
+      body: number
+    }
+    expect(result.fields).toEqual([
+      ['title', 'Holiday photos'],
+      ['tag', 'a'],
+      ['tag', 'b'],
+    ])
+    expect(result.body).toBe(0)
+    const hash = sha256(file)
+    expect(result.files).toEqual([
+      {
+        field: 'photo',
+        filename: 'beach.jpg',
+        contentType: 'image/jpeg',
+        size: 20 * 1024 * 1024,
+        sha256: hash,
+        inDir: dir,
+      },
+      {
+        field: 'notes',
+        filename: 'copy.bin',
+        contentType: 'application/octet-stream',
+        size: 20 * 1024 * 1024,
+        sha256: hash,
+        inDir: dir,
+      },
+    ])
+    await waitFor(dirEmpty, 5000, 'the uploaded files to be deleted')
+  })
+
+  it('a handler keeps a file by moving it', async () => {
+    const file = path.join(work, 'keep.txt')
+    fs.writeFileSync(file, 'keep me\n')
+    const name = `mummy-kept-${randomBytes(4).toString('hex')}.txt`
+    const { status, body } = await curl(['-F', `doc=@${file}`, `${base}/upload/keep/${name}`])
+    expect(status).toBe(200)
+    expect(fs.readFileSync(body, 'utf8')).toBe('keep me\n')
+    fs.unlinkSync(body)
+    await waitFor(dirEmpty, 5000, 'nothing left behind')
+  })
+
+  it('streams 180 MiB (3 files of 60 MiB) with bounded memory', async () => {
+    const file = path.join(work, 'big.bin')
+    const fd = fs.openSync(file, 'w')
+    const block = Buffer.alloc(1024 * 1024, 0x5a)
+    for (let i = 0; i < 60; i++) fs.writeSync(fd, block)
+    fs.closeSync(fd)
+    const rss0 = process.memoryUsage().rss
+    let peak = rss0
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+    const { status, body } = await curl([
+      '-F',
+      `a=@${file}`,
+      '-F',
+      `b=@${file}`,
+      '-F',
+      `c=@${file}`,
+      `${base}/upload/sizes`,
+    ])
+    clearInterval(sampler)
+    expect(status).toBe(200)
+    expect(body).toBe(
+      Array(3)
+        .fill(60 * 1024 * 1024)
+        .join(','),
+    )
+    const grown = (peak - rss0) / 1024 / 1024
+    console.log(`${transport}: peak RSS growth during a 180 MiB upload: ${grown.toFixed(1)} MiB`)
+    expect(grown).toBeLessThan(64)
+    fs.unlinkSync(file)
+    await waitFor(dirEmpty, 5000, 'the upload deleted')
+  }, 60_000)
+
+  it('answers 413 for a file over maxFileSize, deletes what it wrote, keeps serving', async () => {
+    const file = path.join(work, 'too-big.bin')
+    fs.writeFileSync(file, Buffer.alloc(70 * 1024 * 1024))
+    const { status } = await curl(['-F', `f=@${file}`, `${base}/upload/inspect`]).catch(
+      (error: { stdout?: string }) => ({
+        status: Number((error.stdout ?? '').trim().split('\n').pop()),
+        body: '',
+      }),
+    )
+    expect(status).toBe(413)
+    fs.unlinkSync(file)
+    await waitFor(dirEmpty, 5000, 'the partial file deleted')
+    expect((await curl([`${base}/fast`])).body).toBe('fast')
+  }, 60_000)
+
+  it('answers 413 for fields over maxFieldsSize and for too many parts; 400 for a malformed body', async () => {
+    expect((await curl(['-F', `big=${'x'.repeat(2000)}`, `${base}/upload/inspect`])).status).toBe(
+      413,
+    )
+    const many = Array.from({ length: 11 }, (_, i) => ['-F', `f${i}=v`]).flat()
+    expect((await curl([...many, `${base}/upload/inspect`])).status).toBe(413)
+    const bad =
+      'POST /upload/inspect HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XX\r\nContent-Length: 12\r\n\r\n--XXjunk\r\n\r\n'
+    const { responses } = await exchange(Number(new URL(base).port), bad, {
+      responses: 1,
+      timeout: 5000,
+    })
+    expect(responses[0]?.status).toBe(400)
+    const noBoundary =
+      'POST /upload/inspect HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data\r\nContent-Length: 4\r\n\r\nabcd'
+    const second = await exchange(Number(new URL(base).port), noBoundary, {
+      responses: 1,
+      timeout: 5000,
+    })
+    expect(second.responses[0]?.status).toBe(400)
+    await waitFor(dirEmpty, 5000, 'nothing left behind')
+  })
+
+  it('leaves other bodies alone: a JSON POST is a body, still limited by maxBodyLen', async () => {
+    const { status, body } = await curl([
+      '-H',
+      'Content-Type: application/json',
+      '--data-binary',
+      '{"a":1}',
+      `${base}/echo`,
+    ])
+    expect(status).toBe(200)
+    expect(body).toBe('{"a":1}')
+    const tooBig = await curl([
+      '-H',
+      'Content-Type: text/plain',
+      '--data-binary',
+      `@${writeBig(work)}`,
+      `${base}/echo`,
+    ]).catch((error: { stdout?: string }) => ({
+      status: Number((error.stdout ?? '').trim().split('\n').pop()),
+      body: '',
+    }))
+    expect(tooBig.status).toBe(413)
+  })
+
+  it('a client that leaves mid-upload: its partial file is deleted', async () => {
+    const socket = net.connect(Number(new URL(base).port), '127.0.0.1')
+    socket.on('error', () => {})
+    socket.write(
+      'POST /upload/inspect HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=BB\r\n' +
+        'Content-Length: 10000000\r\n\r\n--BB\r\nContent-Disposition: form-data; name="f"; filename="x"\r\n\r\n',
+    )
+    socket.write(Buffer.alloc(1024 * 1024, 1))
+    await waitFor(() => fs.readdirSync(dir).length === 1, 5000, 'the file to be started')
+    socket.destroy()
+    await waitFor(dirEmpty, 10_000, 'the partial file deleted')
+  })
+})
+
+function writeBig(work: string): string {
+  const file = path.join(work, 'body.txt')
+  fs.writeFileSync(file, Buffer.alloc(2 * 1024 * 1024, 0x61))
+  return file
+}
