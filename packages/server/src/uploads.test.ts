@@ -240,3 +240,31 @@ function writeBig(work: string): string {
   fs.writeFileSync(file, Buffer.alloc(2 * 1024 * 1024, 0x61))
   return file
 }
+
+describe('uploads with handlers inline (workers: 0)', () => {
+  it('streams to disk, runs the handler on the IO thread, deletes the file after', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mummy-upload-inline-'))
+    const dir = path.join(work, 'in')
+    const server = createServer({ app: APP, workers: 0, logHandler: () => {}, uploads: { dir } })
+    await server.listen(0, '127.0.0.1')
+    try {
+      const file = path.join(work, 'a.txt')
+      fs.writeFileSync(file, 'inline upload')
+      const { status, body } = await curl([
+        '-F',
+        'who=me',
+        '-F',
+        `doc=@${file}`,
+        `http://127.0.0.1:${server.port}/upload/inspect`,
+      ])
+      expect(status).toBe(200)
+      const result = JSON.parse(body) as { files: { size: number }[]; fields: [string, string][] }
+      expect(result.files.map((f) => f.size)).toEqual([13])
+      expect(result.fields).toEqual([['who', 'me']])
+      await waitFor(() => fs.readdirSync(dir).length === 0, 5000, 'the file deleted')
+    } finally {
+      await server.close()
+      fs.rmSync(work, { recursive: true, force: true })
+    }
+  })
+})
