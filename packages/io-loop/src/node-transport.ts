@@ -436,7 +436,8 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
       remoteAddress: this.remoteAddress,
       keepAlive: !slot.close,
       upgrade: head.upgrade,
-      ...(sink !== null ? { sink } : {}),
+      // (Always present, so every request object has the same shape.)
+      sink: sink ?? undefined,
     }
     if (slot.close) this.readStopped = true
     try {
