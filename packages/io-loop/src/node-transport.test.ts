@@ -355,3 +355,21 @@ describe('NodeTransport: streamed responses', () => {
     expect(events.filter((e) => e.startsWith('close'))).toEqual(['close false'])
   })
 })
+
+describe('NodeTransport: closing after an error answer', () => {
+  it('drops a peer that keeps its side open after a closing answer (a refused upload)', async () => {
+    const { transport, port } = await start(echoTarget)
+    // allowHalfOpen: this client does not close when the server does.
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+    let answer = ''
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')))
+    socket.on('error', () => {})
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n')
+    socket.write(Buffer.alloc(256 * 1024))
+    await waitFor(() => answer.includes(' 413 '), 5000, 'the 413')
+    expect(transport.connections).toBe(1)
+    // Dropped after the grace period, not kept open for good.
+    await waitFor(() => transport.connections === 0, 8000, 'the lingering peer to be dropped')
+    socket.destroy()
+  }, 15_000)
+})

@@ -394,10 +394,9 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
       ),
       this.remoteAddress,
     )
-    slot.needContinue = false
+    // Nothing more is read (a sink that took part of the body is aborted there).
+    this.stopReading()
     slot.close = true
-    this.readStopped = true
-    this.pauseReading()
     if (!slot.ended) slot.end(413, TEXT_PLAIN, 'Content Too Large\n', true)
   }
 
@@ -597,7 +596,14 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
     if (closing) {
       this.readStopped = true
       queue.length = 0
-      socket.end()
+      // Once the last byte is written, the peer gets CLOSE_GRACE to close its side; one that
+      // lingers (say, still pushing a refused upload at a connection that no longer reads) is
+      // then dropped.
+      socket.end(() => {
+        if (this.destroyed) return
+        this.graceUntil = Date.now() + CLOSE_GRACE
+        this.touch()
+      })
       return
     }
     if (socket.writableLength > this.transport.options.writeHighWaterMark) this.pauseReading()

@@ -726,6 +726,9 @@ export class UwsTransport implements Transport {
       if (writer.ended) return
       received += chunk.byteLength
       if (received > max) {
+        // A sink that already took part of the body will not see the rest.
+        if (sink !== null) sink.abort()
+        bodySink = null
         this.#refuse(writer, tooLarge, remoteAddress)
         return
       }
