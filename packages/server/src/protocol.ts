@@ -3,7 +3,7 @@
  * structured-cloned on every request and every WebSocket event.
  */
 import type { CompressionOptions } from './compression.js'
-import type { UploadedFile } from './uploads.js'
+import type { UploadedFile } from '@mummy/uploads'
 import type { DeflateOptions, DeflateParams } from '@mummy/websocket'
 
 /** Job tags. */

@@ -18,7 +18,7 @@ import {
 import { WebSocket } from './websocket.js'
 import { ResponseStream } from './stream.js'
 import { SseStream } from './sse.js'
-import type { UploadedFile } from './uploads.js'
+import type { UploadedFile } from '@mummy/uploads'
 import { SSE_HEADERS, lastEventId } from '@mummy/sse'
 
 /** Headers a handler may pass to {@link Request.respond}. */

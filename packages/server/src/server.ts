@@ -45,7 +45,7 @@ import {
   uploadSink,
   type UploadOptions,
   type UploadResult,
-} from './uploads.js'
+} from '@mummy/uploads'
 import { mkdir } from 'node:fs/promises'
 import { encodeEvent } from '@mummy/sse'
 

@@ -1,7 +1,23 @@
 /**
- * Uploads: `multipart/form-data` request bodies streamed to disk on the IO thread as they
- * arrive, so a handler gets the files' paths instead of their bytes and memory stays bounded
- * whatever their size.
+ * `@mummy/uploads`: `multipart/form-data` request bodies streamed to disk on the IO thread as
+ * they arrive, so a handler gets the files' paths instead of their bytes and memory stays
+ * bounded whatever their size. An {@link UploadSink} plugs into a transport's `onBodyStart`
+ * hook (`@mummy/io-loop`); `@mummy/server` does that for its `uploads` option.
+ *
+ * @example
+ * ```ts
+ * const settings = resolveUploads({ dir: '/var/uploads' })!
+ * new NodeTransport({
+ *   onBodyStart: (head, res, control) => uploadSink(head.headers, settings, res, control),
+ *   onRequest: async (req, res) => {
+ *     const upload = req.sink instanceof UploadSink ? await req.sink.done : null
+ *     if (upload === null && req.sink !== undefined) return // refused: already answered
+ *     res.end(200, [], JSON.stringify(upload?.files ?? []))
+ *   },
+ * })
+ * ```
+ *
+ * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
