@@ -6,6 +6,7 @@
  * front of the queue, so pipelined requests are answered in order whatever order their
  * handlers finish in. All timeouts hang off one coarse {@link TimerWheel}.
  */
+import { HOLD_FLUSH, releaseAtCallbackEnd } from './hold.js'
 import net from 'node:net'
 import { MummyError } from '@mummy/errors'
 import { RequestParser, type ParserCallbacks, type RequestHead } from '@mummy/parser'
@@ -146,18 +147,6 @@ class Slot implements ResponseWriter {
   }
 }
 
-/** Streams whose writes are held until the next tick (see `NodeStream.hold`). */
-let heldStreams: NodeStream[] = []
-
-function releaseHeldStreams(): void {
-  const list = heldStreams
-  heldStreams = []
-  for (const stream of list) stream.release()
-}
-
-/** Held stream writes are let go once they add up to this many bytes. */
-const HOLD_FLUSH = 32 * 1024
-
 const CRLF = Buffer.from('\r\n', 'latin1')
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1')
 
@@ -223,12 +212,11 @@ class NodeStream implements TransportStream {
     if (this.held || !this.started || this.closed) return
     this.held = true
     this.slot.conn.socket.cork()
-    heldStreams.push(this)
-    if (heldStreams.length === 1) process.nextTick(releaseHeldStreams)
+    releaseAtCallbackEnd(this)
   }
 
   /** Ends {@link hold}. */
-  release(): void {
+  releaseHeld(): void {
     if (!this.held) return
     this.held = false
     this.heldBytes = 0

@@ -8,6 +8,7 @@
  * closed), malformed requests (closed without an answer), the idle HTTP timeout (10 s), the
  * response's `Date` and `uWebSockets` headers, and WebSocket framing, pings and close codes.
  */
+import { HOLD_FLUSH, releaseAtCallbackEnd } from './hold.js'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { MummyError } from '@mummy/errors'
@@ -291,12 +292,11 @@ class UwsStream implements TransportStream {
   hold(): void {
     if (this.#held !== null || this.closed || this.ended) return
     this.#held = []
-    heldUwsStreams.push(this)
-    if (heldUwsStreams.length === 1) process.nextTick(releaseHeldUwsStreams)
+    releaseAtCallbackEnd(this)
   }
 
   /** Ends {@link hold}: what was held leaves in one write. */
-  release(): void {
+  releaseHeld(): void {
     const held = this.#held
     if (held === null) return
     this.#held = null
@@ -314,7 +314,7 @@ class UwsStream implements TransportStream {
       held.push(chunk)
       this.#heldBytes += length
       if (this.#heldBytes >= HOLD_FLUSH) {
-        this.release()
+        this.releaseHeld()
         this.hold()
       }
       return 'buffered'
@@ -348,7 +348,7 @@ class UwsStream implements TransportStream {
 
   end(): void {
     if (this.ended || this.closed) return
-    this.release()
+    this.releaseHeld()
     this.ended = true
     const writer = this.writer
     if (writer.closed) return
@@ -378,18 +378,6 @@ class UwsStream implements TransportStream {
     queueMicrotask(() => events.onClose(complete))
   }
 }
-
-/** Streams whose writes are held until the next tick (see `UwsStream.hold`). */
-let heldUwsStreams: UwsStream[] = []
-
-function releaseHeldUwsStreams(): void {
-  const list = heldUwsStreams
-  heldUwsStreams = []
-  for (const stream of list) stream.release()
-}
-
-/** Held stream writes are let go once they add up to this many bytes. */
-const HOLD_FLUSH = 32 * 1024
 
 function toBytes(chunk: Uint8Array | string): Uint8Array {
   return typeof chunk === 'string' ? Buffer.from(chunk) : chunk

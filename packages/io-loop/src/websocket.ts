@@ -4,6 +4,7 @@
  * completed here, idle connections pinged then closed, and output bounded by
  * `maxBackpressure`. User code never runs here: events go to {@link WebSocketEvents}.
  */
+import { HOLD_FLUSH, releaseAtCallbackEnd } from './hold.js'
 import type net from 'node:net'
 import type { TransportWebSocket } from './transport.js'
 import {
@@ -288,12 +289,11 @@ export class WebSocketConnection implements ReceiverCallbacks, TransportWebSocke
     if (this.#held || !this.open || this.closing) return
     this.#held = true
     this.#socket.cork()
-    held.push(this)
-    if (held.length === 1) process.nextTick(releaseHeld)
+    releaseAtCallbackEnd(this)
   }
 
   /** @internal Ends {@link holdWrites}. */
-  releaseWrites(): void {
+  releaseHeld(): void {
     if (!this.#held) return
     this.#held = false
     this.#heldBytes = 0
@@ -371,18 +371,6 @@ export class WebSocketConnection implements ReceiverCallbacks, TransportWebSocke
 
 function flushPongs(ws: WebSocketConnection): void {
   ws.writePongs()
-}
-
-/** Held writes to one connection are let go once they add up to this many bytes. */
-const HOLD_FLUSH = 32 * 1024
-
-/** Connections whose writes are held until the next tick (see `holdWrites`). */
-let held: WebSocketConnection[] = []
-
-function releaseHeld(): void {
-  const list = held
-  held = []
-  for (const ws of list) ws.releaseWrites()
 }
 
 /** Pongs kept per connection between writes; a flood beyond it is answered once. */
