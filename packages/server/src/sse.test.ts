@@ -268,15 +268,18 @@ describe.each(TRANSPORTS)('server-sent events (%s transport)', (transport) => {
 })
 
 describe('server-sent events: close and inline mode', () => {
-  it('server.close() ends open event streams instead of waiting for them', async () => {
-    const server = createServer({ app: APP, workers: 1, logHandler: () => {} })
-    await server.listen(0, '127.0.0.1')
-    const client = await openSse(server.port, '/sse/hello')
-    await waitFor(() => client.events.length >= 2, 5000, 'the greeting')
-    await server.close()
-    await client.ended
-    expect(client.raw().endsWith('\n\n')).toBe(true)
-  })
+  it.each(TRANSPORTS)(
+    'server.close() ends open event streams instead of waiting for them (%s transport)',
+    async (transport) => {
+      const server = createServer({ transport, app: APP, workers: 1, logHandler: () => {} })
+      await server.listen(0, '127.0.0.1')
+      const client = await openSse(server.port, '/sse/hello')
+      await waitFor(() => client.events.length >= 2, 5000, 'the greeting')
+      await server.close()
+      await client.ended
+      expect(client.raw().endsWith('\n\n')).toBe(true)
+    },
+  )
 
   it('works with handlers inline on the IO thread (workers: 0), sseHandler included', async () => {
     const server = createServer({ app: APP, workers: 0, logHandler: () => {} })
