@@ -12,6 +12,7 @@ import {
   type ResponseWriter,
   type TransportOptions,
   type TransportRequest,
+  type SendStatus,
   type TransportStream,
   type TransportWebSocket,
   type WebSocketEvents,
@@ -518,11 +519,9 @@ export class Server {
       case 'w':
       case 'e':
       case 'x':
-        this.#streamCommand(message)
-        return
       case 'T':
       case 'V':
-        this.#sseTopic(message[0], message[1], message[2])
+        this.#streamCommand(message)
         return
       case 'P':
         this.#publishSse(message[1], message[2])
@@ -570,56 +569,65 @@ export class Server {
     const early = this.#earlyStream.get(id)
     if (early !== undefined) {
       this.#earlyStream.delete(id)
-      for (const message of early)
-        if (message[0] === 'T' || message[0] === 'V') this.#sseTopic(message[0], id, message[2])
-        else this.#streamCommand(message)
+      for (const message of early) this.#streamCommand(message)
     }
   }
 
-  /** A write or end for a streamed response. */
+  /** A command for a streamed response: write, end, drop (`x`), (un)subscribe an event stream. */
   #streamCommand(message: WorkerMessage): void {
     const id = message[1] as number
     const stream = this.#streams.get(id)
-    const bytes = message[0] === 'w' ? (message[2] as Uint8Array).byteLength : 0
     if (stream === undefined) {
       if (this.#table.isOpen(id)) {
         // Claimed, and its head is still on its way from the worker that opened it.
         const early = this.#earlyStream.get(id)
         if (early !== undefined) early.push(message)
         else this.#earlyStream.set(id, [message])
-      } else if (bytes > 0) this.#table.taken(id, bytes)
+      } else if (message[0] === 'w') this.#table.taken(id, (message[2] as Uint8Array).byteLength)
       return
     }
-    if (message[0] === 'e') {
-      stream.end()
-      return
+    switch (message[0]) {
+      case 'e':
+        stream.end()
+        return
+      case 'x':
+        this.#log('debug', `streamed response ${id}: over maxBackpressure, closing the connection`)
+        stream.abort()
+        return
+      case 'T':
+      case 'V':
+        this.#sseTopic(message[0], id, message[2] as string)
+        return
+      case 'w': {
+        const bytes = message[2] as Uint8Array
+        this.#table.taken(id, bytes.byteLength)
+        this.#writeStream(id, stream, bytes)
+      }
     }
-    this.#table.taken(id, bytes)
-    if (message[0] === 'x' || stream.bufferedAmount > this.#streamLimit) {
-      // A body cannot skip bytes: a reader this far behind loses the connection.
+  }
+
+  /**
+   * Writes to stream `id`, held to the end of this IO callback; a reader more than
+   * `maxBackpressure` behind loses the connection instead (a body cannot skip bytes).
+   */
+  #writeStream(id: number, stream: TransportStream, bytes: Uint8Array): SendStatus {
+    if (stream.bufferedAmount > this.#streamLimit) {
       this.#log('debug', `streamed response ${id}: over maxBackpressure, closing the connection`)
       stream.abort()
-      return
+      return 'dropped'
     }
     stream.hold()
-    stream.write(message[2] as Uint8Array)
+    const status = stream.write(bytes)
     this.#table.setBuffered(id, stream.bufferedAmount)
     const record = this.#sse.get(id)
     if (record !== undefined) record.lastWrite = Date.now()
+    return status
   }
 
-  /** Subscribes (`T`) or unsubscribes (`V`) event stream `id` to `topic`. */
+  /** Subscribes (`T`) or unsubscribes (`V`) open event stream `id` to `topic`. */
   #sseTopic(op: 'T' | 'V', id: number, topic: string): void {
     const record = this.#sse.get(id)
-    if (record === undefined) {
-      // Its head is still on its way: keep the order with the stream's other commands.
-      if (this.#table.isOpen(id) && !this.#streams.has(id)) {
-        const early = this.#earlyStream.get(id)
-        if (early !== undefined) early.push([op, id, topic])
-        else this.#earlyStream.set(id, [[op, id, topic]])
-      }
-      return
-    }
+    if (record === undefined) return
     let set = this.#sseTopics.get(topic)
     if (op === 'T') {
       if (set === undefined) this.#sseTopics.set(topic, (set = new Set()))
@@ -636,12 +644,8 @@ export class Server {
   #sseClosed(id: number): void {
     const record = this.#sse.get(id)
     if (record !== undefined) {
+      for (const topic of [...record.topics]) this.#sseTopic('V', id, topic)
       this.#sse.delete(id)
-      for (const topic of record.topics) {
-        const set = this.#sseTopics.get(topic)
-        set?.delete(id)
-        if (set?.size === 0) this.#sseTopics.delete(topic)
-      }
     }
     if (this.#pool !== null) {
       if (!this.#poolClosing) this.#pool.submit([JOB_SSE, id, 'close'] satisfies SseJob, id)
@@ -661,12 +665,8 @@ export class Server {
   /** Writes a comment to every event stream idle for `after` ms. */
   #beat(after: number): void {
     const now = Date.now()
-    for (const [id, record] of this.#sse) {
-      if (now - record.lastWrite < after) continue
-      record.lastWrite = now
-      record.stream.write(HEARTBEAT)
-      this.#table.setBuffered(id, record.stream.bufferedAmount)
-    }
+    for (const [id, record] of this.#sse)
+      if (now - record.lastWrite >= after) this.#writeStream(id, record.stream, HEARTBEAT)
   }
 
   /** Publishes to WebSockets (framed once) and, for text, to event streams (encoded once). */
@@ -687,18 +687,10 @@ export class Server {
     const ids = this.#sseTopics.get(topic)
     if (ids === undefined) return 0
     let delivered = 0
-    const now = Date.now()
     for (const id of ids) {
       const record = this.#sse.get(id)
-      if (record === undefined) continue
-      if (record.stream.bufferedAmount > this.#streamLimit) {
-        record.stream.abort()
-        continue
-      }
-      record.stream.hold()
-      if (record.stream.write(event) !== 'dropped') delivered++
-      record.lastWrite = now
-      this.#table.setBuffered(id, record.stream.bufferedAmount)
+      if (record !== undefined && this.#writeStream(id, record.stream, event) !== 'dropped')
+        delivered++
     }
     return delivered
   }
