@@ -286,7 +286,7 @@ class UwsStream implements TransportStream {
   }
 
   /** Pieces held until the current callback's end (see {@link hold}). */
-  #held: (Uint8Array | string)[] | null = null
+  #held: Uint8Array[] | null = null
   #heldBytes = 0
 
   hold(): void {
@@ -302,7 +302,8 @@ class UwsStream implements TransportStream {
     this.#held = null
     this.#heldBytes = 0
     if (held.length === 0 || this.closed) return
-    this.#send(held.length === 1 ? held[0]! : Buffer.concat(held.map(toBytes)), true)
+    const bytes = held.length === 1 ? held[0]! : Buffer.concat(held)
+    this.#send(bytes, bytes.byteLength, true)
   }
 
   write(chunk: Uint8Array | string): SendStatus {
@@ -311,7 +312,7 @@ class UwsStream implements TransportStream {
     if (length === 0) return this.#buffered > 0 ? 'buffered' : 'sent'
     const held = this.#held
     if (held !== null) {
-      held.push(chunk)
+      held.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
       this.#heldBytes += length
       if (this.#heldBytes >= HOLD_FLUSH) {
         this.releaseHeld()
@@ -319,11 +320,10 @@ class UwsStream implements TransportStream {
       }
       return 'buffered'
     }
-    return this.#send(chunk, false)
+    return this.#send(chunk, length, false)
   }
 
-  #send(chunk: Uint8Array | string, wasHeld: boolean): SendStatus {
-    const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength
+  #send(chunk: Uint8Array | string, length: number, wasHeld: boolean): SendStatus {
     const res = this.writer.res
     let ok = false
     res.cork(() => {
@@ -377,10 +377,6 @@ class UwsStream implements TransportStream {
     const events = this.events
     queueMicrotask(() => events.onClose(complete))
   }
-}
-
-function toBytes(chunk: Uint8Array | string): Uint8Array {
-  return typeof chunk === 'string' ? Buffer.from(chunk) : chunk
 }
 
 /** Where one request's answer goes. */
