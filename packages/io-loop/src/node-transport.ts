@@ -297,6 +297,8 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
   readPaused = false
   /** No more requests are read from this connection (error, close requested, shutting down). */
   readStopped = false
+  /** After a closing answer: what the peer still sends is read and dropped (see #flush). */
+  discarding = false
   readonly remoteAddress: string
 
   constructor(
@@ -445,6 +447,7 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
   // ---- reading ----
 
   feed(chunk: Buffer): void {
+    if (this.discarding) return
     if (this.ws !== null) {
       this.ws.feed(chunk)
       return
@@ -495,7 +498,7 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
   }
 
   pauseReading(): void {
-    if (this.readPaused) return
+    if (this.readPaused || this.discarding) return
     this.readPaused = true
     this.socket.pause()
   }
@@ -585,13 +588,18 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
       this.readStopped = true
       queue.length = 0
       // Once the last byte is written, the peer gets CLOSE_GRACE to close its side; one that
-      // lingers (say, still pushing a refused upload at a connection that no longer reads) is
-      // then dropped.
+      // lingers (say, still pushing a refused upload) is then dropped. Meanwhile what it sends
+      // is read and dropped: closing a socket with unread input resets it, and the peer would
+      // likely lose the answer.
       socket.end(() => {
         if (this.destroyed) return
         this.graceUntil = Date.now() + CLOSE_GRACE
         this.touch()
       })
+      this.discarding = true
+      this.leftover = this.upgradeRest = null
+      this.readPaused = false
+      socket.resume()
       return
     }
     if (socket.writableLength > this.transport.options.writeHighWaterMark) this.pauseReading()
@@ -822,6 +830,8 @@ function onData(this: net.Socket, chunk: Buffer): void {
 }
 function onEnd(this: net.Socket): void {
   const conn = (this as SocketWithConn)[kConnection]
+  // Both sides are done: node:net closes the socket once our last byte is out.
+  if (conn.discarding) return
   if (conn.ws !== null) {
     // The peer half-closed without a close frame: close our side too.
     this.end()

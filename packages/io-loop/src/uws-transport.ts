@@ -23,6 +23,7 @@ import {
 } from './websocket.js'
 import {
   DEFAULT_TRANSPORT_OPTIONS,
+  type BodyControl,
   type BodySink,
   type ResponseWriter,
   type StreamEvents,
@@ -166,6 +167,15 @@ const PROTOCOL_LINE = /\r\nSec-WebSocket-Protocol: *([^\r]*)\r\n/i
  * here instead, on top of one `maxMessageLen`.
  */
 const PAUSED_BYTES = 8 * 1024 * 1024
+/** How long a closing answer given while the body still arrives waits, at most. */
+const CLOSE_GRACE = 2000
+/** No body bytes for this long: the peer stopped sending. */
+const QUIET = 50
+
+const tooLarge = (max: number): MummyError & { status: number } =>
+  Object.assign(new MummyError('ERR_MUMMY_BODY_TOO_LARGE', `request body exceeds ${max} bytes`), {
+    status: 413,
+  })
 
 /**
  * WebSocket settings that are fixed per transport with uWebSockets.js (not per upgrade).
@@ -271,8 +281,6 @@ class UwsSocket implements TransportWebSocket {
 class UwsStream implements TransportStream {
   closed = false
   ended = false
-  /** Close the connection after the last chunk. */
-  closeAtEnd = false
   #buffered = 0
   #watching = false
 
@@ -354,7 +362,10 @@ class UwsStream implements TransportStream {
     if (writer.closed) return
     writer.closed = true
     const res = writer.res
-    res.cork(() => res.end(EMPTY, this.closeAtEnd || writer.transport.closing))
+    // Never `end(…, true)` here: after write(), uWebSockets.js 20.30 puts its own
+    // `Connection: close` line inside the chunked body. A stream that closes announced it in
+    // its head; the peer closes, or uWebSockets.js's idle timeout does.
+    res.cork(() => res.end(EMPTY, false))
     this.finish(true)
     writer.transport.settled()
   }
@@ -380,10 +391,17 @@ class UwsStream implements TransportStream {
 }
 
 /** Where one request's answer goes. */
-class UwsResponseWriter implements ResponseWriter {
+class UwsResponseWriter implements ResponseWriter, BodyControl {
   ended = false
   closed = false
   streamed: UwsStream | null = null
+  /** The request's body is still arriving (set and cleared by the transport). */
+  receiving = false
+  #pauses = 0
+  /** A closing answer waiting for the peer to stop sending (see {@link discarded}). */
+  #deferred: (() => void) | null = null
+  #quiet: ReturnType<typeof setTimeout> | null = null
+  #grace: ReturnType<typeof setTimeout> | null = null
 
   constructor(
     readonly transport: UwsTransport,
@@ -402,10 +420,75 @@ class UwsResponseWriter implements ResponseWriter {
     if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
     this.ended = true
     if (this.closed) return
-    this.closed = true
-    const res = this.res
     // A refused upgrade closes too: the client may already be sending frames.
     const closeConnection = close === true || this.ws !== null || this.transport.closing
+    if (closeConnection && this.receiving) {
+      // uWebSockets.js closes at once after a closing answer, and a socket closed with unread
+      // input is reset: the peer would likely lose the answer. So it waits until the peer
+      // stops sending (the body ends, or nothing arrives for a moment), and at most
+      // CLOSE_GRACE; what arrives meanwhile is discarded.
+      this.#deferred = () => this.#write(status, headers, body, true)
+      if (this.#pauses > 0) {
+        // A body sink had paused reading: the rest is discarded now.
+        this.#pauses = 0
+        this.res.resume()
+      }
+      this.#grace = setTimeout(() => this.flushDeferred(), CLOSE_GRACE)
+      this.#grace.unref()
+      this.discarded(false)
+      return
+    }
+    this.#write(status, headers, body, closeConnection)
+  }
+
+  /** {@link BodyControl}: a body sink's disk is behind. Calls nest. */
+  pause(): void {
+    if (this.#pauses++ === 0 && !this.closed && !this.ended) this.res.pause()
+  }
+
+  /** {@link BodyControl}: resumes reading once every pause was resumed. */
+  resume(): void {
+    if (this.#pauses > 0 && --this.#pauses === 0 && !this.closed) this.res.resume()
+  }
+
+  /** Body bytes that arrived after the answer: they are dropped; `last` ends the wait. */
+  discarded(last: boolean): void {
+    if (this.#deferred === null) return
+    if (last) {
+      this.flushDeferred()
+      return
+    }
+    if (this.#quiet !== null) clearTimeout(this.#quiet)
+    const armed = Date.now()
+    this.#quiet = setTimeout(() => {
+      // Late by far: the event loop was busy, and input may be waiting to be read. Look again
+      // after it has been.
+      if (Date.now() - armed > 2 * QUIET) this.discarded(false)
+      else this.flushDeferred()
+    }, QUIET)
+    this.#quiet.unref()
+  }
+
+  /** Sends a deferred closing answer now (the peer stopped sending, or went away). */
+  flushDeferred(): void {
+    const deferred = this.#deferred
+    if (deferred === null) return
+    this.#deferred = null
+    clearTimeout(this.#quiet ?? undefined)
+    clearTimeout(this.#grace ?? undefined)
+    this.#quiet = this.#grace = null
+    // (Gone meanwhile: onAborted settled the request.)
+    if (!this.closed) deferred()
+  }
+
+  #write(
+    status: number,
+    headers: readonly string[],
+    body: Uint8Array | string | undefined,
+    closeConnection: boolean,
+  ): void {
+    this.closed = true
+    const res = this.res
     const isHead = this.isHead
     res.cork(() => {
       res.writeStatus(statusReason(status))
@@ -461,11 +544,11 @@ class UwsResponseWriter implements ResponseWriter {
       stream.finish(true)
       return stream
     }
-    if (close === true) stream.closeAtEnd = true
     res.cork(() => {
       res.writeStatus(statusReason(status))
       for (let i = 0; i + 1 < headers.length; i += 2)
         res.writeHeader(headers[i] as string, headers[i + 1] as string)
+      if (close === true || this.transport.closing) res.writeHeader('Connection', 'close')
     })
     return stream
   }
@@ -654,6 +737,7 @@ export class UwsTransport implements Transport {
     res.onAborted(() => {
       if (writer.closed) return
       writer.closed = true
+      writer.flushDeferred()
       writer.streamed?.finish(false)
       // Gone in the middle of a streamed body.
       if (bodySink !== null && !writer.ended) bodySink.abort()
@@ -671,49 +755,31 @@ export class UwsTransport implements Transport {
       upgrade,
     }
     const refused = this.#heads.check(method, request.target, headers)
-    if (refused !== null) {
-      this.#refuse(writer, refused, remoteAddress)
-      return
-    }
     if (length <= 0 && !chunked) {
-      this.#deliver(request, writer)
+      if (refused !== null) this.#refuse(writer, refused, remoteAddress)
+      else this.#deliver(request, writer)
       return
     }
+    // A body follows. Read from here on, whatever the answer: a refusal waits for the peer to
+    // stop sending before it closes (see UwsResponseWriter.end).
+    writer.receiving = true
     const o = this.options
-    let pauses = 0
-    const sink =
-      o.onBodyStart === undefined
-        ? null
-        : o.onBodyStart({ ...request, contentLength: chunked ? -1 : length }, writer, {
-            pause: () => {
-              if (pauses++ === 0 && !writer.closed) res.pause()
-            },
-            resume: () => {
-              if (pauses > 0 && --pauses === 0 && !writer.closed) res.resume()
-            },
-          })
-    bodySink = sink
-    // The sink may have answered at once (a refused upload): then there is nothing to read.
-    if (writer.ended) return
-    const max = sink === null ? o.maxBodyLen : o.maxStreamedBodyLen
-    const tooLarge = Object.assign(
-      new MummyError('ERR_MUMMY_BODY_TOO_LARGE', `request body exceeds ${max} bytes`),
-      { status: 413 },
-    )
-    if (length > max) {
-      this.#refuse(writer, tooLarge, remoteAddress)
-      return
-    }
+    let sink: BodySink | null = null
+    let max = o.maxBodyLen
     const parts: Buffer[] = []
     let received = 0
     res.onData((chunk, isLast) => {
-      if (writer.ended) return
+      if (isLast) writer.receiving = false
+      if (writer.ended) {
+        writer.discarded(isLast)
+        return
+      }
       received += chunk.byteLength
       if (received > max) {
         // A sink that already took part of the body will not see the rest.
         if (sink !== null) sink.abort()
         bodySink = null
-        this.#refuse(writer, tooLarge, remoteAddress)
+        this.#refuse(writer, tooLarge(max), remoteAddress)
         return
       }
       if (sink !== null) {
@@ -729,6 +795,19 @@ export class UwsTransport implements Transport {
       if (!isLast) return
       this.#deliver({ ...request, body: joinOwned(parts, received) }, writer)
     })
+    if (refused !== null) {
+      this.#refuse(writer, refused, remoteAddress)
+      return
+    }
+    sink =
+      o.onBodyStart === undefined
+        ? null
+        : o.onBodyStart({ ...request, contentLength: chunked ? -1 : length }, writer, writer)
+    bodySink = sink
+    // The sink may have answered at once (a refused upload): then the body is discarded.
+    if (writer.ended) return
+    if (sink !== null) max = o.maxStreamedBodyLen
+    if (length > max) this.#refuse(writer, tooLarge(max), remoteAddress)
   }
 
   #deliver(request: TransportRequest, writer: UwsResponseWriter): void {

@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { exchange, waitFor } from '@mummy/test-kit'
+import { exchange, pushBody, waitFor } from '@mummy/test-kit'
 import { createServer, type Server } from './index.js'
 import { TRANSPORTS } from './fixtures/transports.js'
 
@@ -207,32 +207,17 @@ describe.each(TRANSPORTS)('uploads (%s transport)', (transport) => {
       { responses: 1, timeout: 5000 },
     )
     expect(declared.responses[0]?.status).toBe(413)
-    // Chunked: the limit is met on the way, after a file was started.
-    const socket = net.connect(port, '127.0.0.1')
-    socket.on('error', () => {})
-    let answer = ''
-    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')))
+    // Chunked: the limit is met on the way, after a file was started; the client goes on
+    // sending until it sees the answer (or has sent 80 MiB).
     const start = '--BB\r\nContent-Disposition: form-data; name="f"; filename="x"\r\n\r\n'
-    socket.write(
+    const pushed = await pushBody(
+      port,
       'POST /upload/inspect HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=BB\r\n' +
         `Transfer-Encoding: chunked\r\n\r\n${start.length.toString(16)}\r\n${start}\r\n`,
+      { chunked: true, piece: Buffer.alloc(4 * 1024 * 1024, 0x41), pieces: 20, timeout: 10_000 },
     )
-    const block = Buffer.alloc(4 * 1024 * 1024, 0x41)
-    const frame = Buffer.concat([
-      Buffer.from(`${block.length.toString(16)}\r\n`),
-      block,
-      Buffer.from('\r\n'),
-    ])
-    for (let i = 0; i < 80 && !answer.includes('413'); i++) {
-      // (The server stops reading once it has answered: do not wait for a drain forever.)
-      if (!socket.write(frame))
-        await Promise.race([
-          new Promise((resolve) => socket.once('drain', resolve)),
-          new Promise((resolve) => setTimeout(resolve, 100)),
-        ])
-    }
-    await waitFor(() => answer.includes(' 413 '), 10_000, 'the 413')
-    socket.destroy()
+    expect(pushed.error).toBeNull()
+    expect(pushed.answer).toMatch(/^HTTP\/1\.1 413 /)
     await waitFor(dirEmpty, 10_000, 'the partial file deleted')
   }, 60_000)
 

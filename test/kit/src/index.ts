@@ -140,7 +140,10 @@ export function readResponses(
       for (;;) {
         const lineEnd = data.indexOf('\r\n', p, 'latin1')
         if (lineEnd === -1) break
-        const size = parseInt(data.toString('latin1', p, lineEnd), 16)
+        const sizeLine = data.toString('latin1', p, lineEnd)
+        if (!/^[0-9a-fA-F]+(;.*)?$/.test(sizeLine))
+          throw new Error(`bad chunk size line: ${JSON.stringify(sizeLine)}`)
+        const size = parseInt(sizeLine, 16)
         if (size === 0) {
           const trailerEnd = data.indexOf('\r\n\r\n', lineEnd, 'latin1')
           if (trailerEnd === -1) break
@@ -149,6 +152,8 @@ export function readResponses(
           break
         }
         if (data.length < lineEnd + 2 + size + 2) break
+        if (data.toString('latin1', lineEnd + 2 + size, lineEnd + 4 + size) !== '\r\n')
+          throw new Error(`chunk data not followed by CRLF at ${lineEnd + 2 + size}`)
         parts.push(data.subarray(lineEnd + 2, lineEnd + 2 + size))
         p = lineEnd + 2 + size + 2
       }
@@ -197,6 +202,56 @@ export async function waitFor(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
     await sleep(10)
   }
+}
+
+/** What {@link pushBody} saw. */
+export interface PushResult {
+  /** Every byte the server sent, as latin1. */
+  answer: string
+  /** Body bytes written before the server answered or closed. */
+  written: number
+  /** The socket error, if there was one (a reset shows as ECONNRESET or EPIPE). */
+  error: string | null
+}
+
+/**
+ * Plays a client that keeps sending a body the server will refuse: writes `head` (which must
+ * announce the body) and then `body` pieces, up to `pieces` of them, as fast as the socket
+ * takes them and while reading what comes back; stops writing at the first byte of answer.
+ * Resolves once the server closed or `timeout` ms passed. `chunked` frames every piece.
+ */
+export async function pushBody(
+  port: number,
+  head: string,
+  options: { piece?: Buffer; pieces?: number; chunked?: boolean; timeout?: number } = {},
+): Promise<PushResult> {
+  const piece = options.piece ?? Buffer.alloc(1024 * 1024, 0x41)
+  const frame = options.chunked
+    ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])
+    : piece
+  const socket = net.connect(port, '127.0.0.1')
+  let answer = ''
+  let error: string | null = null
+  let closed = false
+  socket.on('data', (d: Buffer) => (answer += d.toString('latin1')))
+  socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message))
+  socket.on('close', () => (closed = true))
+  socket.write(head)
+  let written = 0
+  for (let i = 0; i < (options.pieces ?? 16) && answer === '' && !closed; i++) {
+    written += piece.length
+    if (!socket.write(frame))
+      await new Promise((resolve) => {
+        socket.once('drain', resolve)
+        socket.once('close', resolve)
+        // (A server that stopped reading never drains.)
+        setTimeout(resolve, 100)
+      })
+  }
+  const until = Date.now() + (options.timeout ?? 5000)
+  while (!closed && Date.now() < until) await sleep(10)
+  socket.destroy()
+  return { answer, written, error }
 }
 
 /** A GET request line with Host, for building raw requests. */
