@@ -32,7 +32,7 @@ export {
   type WebSocketHandler,
 } from './websocket.js'
 export { ResponseStream } from './stream.js'
-export type { UploadOptions, UploadedFile } from '@mummy/uploads'
+export type { TusOptions, TusUpload, UploadOptions, UploadedFile } from '@mummy/uploads'
 export {
   SseStream,
   publishEvent,

@@ -3,7 +3,7 @@
  * structured-cloned on every request and every WebSocket event.
  */
 import type { CompressionOptions } from './compression.js'
-import type { UploadedFile } from '@mummy/uploads'
+import type { TusPatchResult, TusSettings, UploadedFile } from '@mummy/uploads'
 import type { DeflateOptions, DeflateParams } from '@mummy/websocket'
 
 /** Job tags. */
@@ -25,6 +25,8 @@ export type HttpJob = [
   files: UploadedFile[] | null,
   /** Fields of an upload, in order; `null` otherwise. */
   fields: [string, string][] | null,
+  /** What the IO thread wrote of a tus PATCH body; `null` otherwise. */
+  tus: TusPatchResult | null,
 ]
 
 /** One WebSocket event. */
@@ -122,6 +124,8 @@ export interface WorkerConfig {
   module: string
   compression: CompressionOptions
   websocket: WorkerWebSocketConfig
+  /** tus uploads (`uploads.tus`), or `null` when off. */
+  tus: TusSettings | null
 }
 
 /** The transfer list for `bytes` when it owns its whole buffer (never a pooled slab). */

@@ -18,7 +18,13 @@ import {
 import { WebSocket } from './websocket.js'
 import { ResponseStream } from './stream.js'
 import { SseStream } from './sse.js'
-import type { UploadedFile } from '@mummy/uploads'
+import {
+  tusAnswer,
+  type TusPatchResult,
+  type TusSettings,
+  type TusUpload,
+  type UploadedFile,
+} from '@mummy/uploads'
 import { SSE_HEADERS, lastEventId } from '@mummy/sse'
 
 /** Headers a handler may pass to {@link Request.respond}. */
@@ -133,6 +139,8 @@ export interface ResponseSettings {
   compression: CompressionOptions
   /** permessage-deflate offered on WebSocket upgrades by default (`false` = off). */
   websocketCompression: false | DeflateOptions
+  /** tus uploads (`uploads.tus`), or `null` when off. */
+  tus: TusSettings | null
 }
 
 /**
@@ -173,6 +181,8 @@ export interface RequestInit {
   files?: UploadedFile[] | null
   /** Fields of an upload, in order, or `null`. */
   fields?: [string, string][] | null
+  /** What the IO thread wrote of a tus PATCH body, or `null`. */
+  tusPatch?: TusPatchResult | null
 }
 
 /**
@@ -212,6 +222,7 @@ export class Request {
   readonly #upgrade: UpgradeSink | null
   readonly #stream: StreamSink
   readonly #fieldPairs: [string, string][] | null
+  readonly #tusPatch: TusPatchResult | null
   #fields: URLSearchParams | undefined
   /**
    * The files of an upload (a `multipart/form-data` request while the `uploads` option is
@@ -237,6 +248,7 @@ export class Request {
     this.#stream = init.stream
     this.files = init.files ?? []
     this.#fieldPairs = init.fields ?? null
+    this.#tusPatch = init.tusPatch ?? null
   }
 
   /** The percent-decoded path, without the query string, e.g. `/search`. */
@@ -277,6 +289,62 @@ export class Request {
   /** The body parsed as JSON (throws `SyntaxError` on bad JSON). */
   json<T = unknown>(): T {
     return JSON.parse(this.text()) as T
+  }
+
+  /**
+   * Answers this request as a tus 1.0 resumable-upload endpoint (the `uploads.tus` option):
+   * `OPTIONS` (what is supported), `POST` (creates an upload; its URL is this request's path
+   * plus `/<id>`), `HEAD` (its offset), `PATCH` (its bytes were already appended on the IO
+   * thread as they arrived; this answers the new offset) and `DELETE`. Route every method of
+   * the endpoint and its children here, after any checks of your own (who may upload).
+   *
+   * Returns the upload when this request completed it (the last PATCH, or a POST of length 0),
+   * else `null`: move `upload.path` to keep the file. Throws `ERR_MUMMY_TUS_DISABLED` when
+   * `uploads.tus` is off. File work is synchronous: fine on a worker. `options.headers` are
+   * added to the answer (for example CORS headers for browser clients; expose `Location`,
+   * `Upload-Offset`, `Upload-Length`, `Upload-Expires`, `Tus-Resumable`).
+   *
+   * @example
+   * ```ts
+   * router.all('/files/**', (request) => {
+   *   const upload = request.tus()
+   *   if (upload !== null) fs.renameSync(upload.path, `/srv/media/${upload.id}`)
+   * })
+   * ```
+   */
+  tus(options: { headers?: HeadersInit } = {}): TusUpload | null {
+    const settings = this.#settings.tus
+    if (settings === null)
+      throw new MummyError(
+        'ERR_MUMMY_TUS_DISABLED',
+        'request.tus() needs the uploads.tus option of createServer',
+      )
+    const answer = tusAnswer(
+      this.method,
+      this.uri,
+      (name) => this.headers.get(name),
+      this.#tusPatch,
+      settings,
+    )
+    const init = options.headers
+    if (init === undefined) this.respond(answer.status, answer.headers, answer.body)
+    else {
+      // The protocol's headers win over the caller's.
+      const own = new Set(Object.keys(answer.headers).map(asciiLower))
+      const merged: [string, string][] = []
+      const add = (name: string, value: string | number): void => {
+        if (!own.has(asciiLower(name))) merged.push([name, String(value)])
+      }
+      if (init instanceof Headers || Symbol.iterator in init)
+        for (const [name, value] of init as Iterable<readonly [string, string]>) add(name, value)
+      else
+        for (const [name, value] of Object.entries(init))
+          if (typeof value === 'object') for (const one of value) add(name, one)
+          else add(name, value)
+      for (const name in answer.headers) merged.push([name, answer.headers[name] as string])
+      this.respond(answer.status, merged, answer.body)
+    }
+    return answer.upload
   }
 
   /**

@@ -40,14 +40,22 @@ import { WebSocket, setWebSocketChannel, toMessage, type WebSocketHandler } from
 import { Request } from './request.js'
 import { SseStream, type SseEvent, type SseHandler } from './sse.js'
 import {
+  TusSink,
   UploadSink,
   removeFiles,
   resolveUploads,
+  sweepTus,
+  tusSink,
   uploadSink,
+  type TusPatchResult,
   type UploadOptions,
   type UploadResult,
+  type UploadSettings,
 } from '@mummy/uploads'
 import { mkdir } from 'node:fs/promises'
+
+/** What a body sink hands over with its request. */
+type BodyResult = UploadResult | TusPatchResult
 import { encodeEvent } from '@mummy/sse'
 
 /** Options of {@link createServer}. Every field is optional; defaults are listed in the README. */
@@ -209,6 +217,9 @@ export class Server {
   /** Topic → event streams subscribed to it. */
   readonly #sseTopics = new Map<string, Set<number>>()
   #heartbeat: NodeJS.Timeout | null = null
+  /** Removes expired tus uploads now and then. */
+  #sweeper: NodeJS.Timeout | null = null
+  #uploads: UploadSettings | null = null
   #inlineSse: SseHandler | null = null
   /** Job id → files of the upload it carries (deleted when the job ends). */
   readonly #uploadJobs = new Map<number, string[]>()
@@ -259,6 +270,7 @@ export class Server {
 
   async #start(port: number, host: string | undefined): Promise<void> {
     const o = this.#options
+    const uploads = (this.#uploads = resolveUploads(o.uploads))
     const workers = o.workers ?? defaultWorkers()
     if (!Number.isInteger(workers) || workers < 0)
       throw new MummyError(
@@ -293,6 +305,7 @@ export class Server {
           compression: resolveWsCompression(o.websocketCompression),
           status: this.#table.buffer,
         },
+        tus: uploads?.tus ?? null,
       }
       const pool = new WorkerPool({
         size: workers,
@@ -329,12 +342,28 @@ export class Server {
       onClientError: (error, address) =>
         this.#log('debug', `bad request from ${address}: ${error.code ?? ''} ${error.message}`),
     }
-    const uploads = resolveUploads(o.uploads)
     if (uploads !== null) {
       await mkdir(uploads.dir, { recursive: true })
       transportOptions.maxStreamedBodyLen = uploads.maxSize
-      transportOptions.onBodyStart = (head, res, control) =>
-        uploadSink(head.headers, uploads, res, control)
+      const tus = uploads.tus
+      if (tus === null)
+        transportOptions.onBodyStart = (head, res, control) =>
+          uploadSink(head.headers, uploads, res, control)
+      else {
+        await mkdir(tus.dir, { recursive: true })
+        transportOptions.maxStreamedBodyLen = Math.max(uploads.maxSize, tus.maxSize)
+        transportOptions.onBodyStart = (head, res, control) =>
+          tusSink(head, tus, res, control) ?? uploadSink(head.headers, uploads, res, control)
+        if (tus.expires > 0) {
+          const sweep = (): void =>
+            void sweepTus(tus).catch((error: unknown) =>
+              this.#log('warn', `tus: sweeping expired uploads failed: ${describeError(error)}`),
+            )
+          sweep()
+          this.#sweeper = setInterval(sweep, Math.min(tus.expires, 60 * 60 * 1000))
+          this.#sweeper.unref()
+        }
+      }
     }
     for (const key of Object.keys(
       DEFAULT_TRANSPORT_OPTIONS,
@@ -384,19 +413,22 @@ export class Server {
     }
   }
 
-  /** An upload: hand the request over once every file is on disk (or drop it if it failed). */
-  #afterUpload(
+  /**
+   * A body that went to a sink (an upload, a tus PATCH): hand the request over once the sink
+   * is done with it, or drop it if the sink refused it (it answered) or the client left.
+   */
+  #afterBody(
     req: TransportRequest,
     res: ResponseWriter,
-    then: (req: TransportRequest, res: ResponseWriter, upload: UploadResult) => void,
+    then: (req: TransportRequest, res: ResponseWriter, result: BodyResult) => void,
   ): void {
-    void (req.sink as UploadSink).done.then((upload) => {
-      if (upload === null) return
+    void (req.sink as UploadSink | TusSink).done.then((result: BodyResult | null) => {
+      if (result === null) return
       if (res.closed) {
-        removeFiles(upload.files.map((f) => f.path))
+        if ('files' in result) removeFiles(result.files.map((f) => f.path))
         return
       }
-      then(req, res, upload)
+      then(req, res, result)
     })
   }
 
@@ -404,12 +436,13 @@ export class Server {
   readonly #dispatch = (
     req: TransportRequest,
     res: ResponseWriter,
-    upload: UploadResult | null = null,
+    result: BodyResult | null = null,
   ): void => {
-    if (upload === null && req.sink instanceof UploadSink) {
-      this.#afterUpload(req, res, this.#dispatch)
+    if (result === null && (req.sink instanceof UploadSink || req.sink instanceof TusSink)) {
+      this.#afterBody(req, res, this.#dispatch)
       return
     }
+    const upload = result !== null && 'files' in result ? result : null
     const wsId = req.upgrade ? this.#reserveSocket(res) : 0
     const payload: HttpJob = [
       JOB_HTTP,
@@ -422,6 +455,7 @@ export class Server {
       wsId,
       upload?.files ?? null,
       upload?.fields ?? null,
+      result !== null && 'offset' in result ? result : null,
     ]
     // Bodies are copied, not transferred: a transferred job cannot be re-sent to an idle
     // worker, and work conservation matters more than one memcpy.
@@ -438,12 +472,13 @@ export class Server {
   readonly #runInline = (
     req: TransportRequest,
     res: ResponseWriter,
-    upload: UploadResult | null = null,
+    result: BodyResult | null = null,
   ): void => {
-    if (upload === null && req.sink instanceof UploadSink) {
-      this.#afterUpload(req, res, this.#runInline)
+    if (result === null && (req.sink instanceof UploadSink || req.sink instanceof TusSink)) {
+      this.#afterBody(req, res, this.#runInline)
       return
     }
+    const upload = result !== null && 'files' in result ? result : null
     const wsId = req.upgrade ? this.#reserveSocket(res) : 0
     const request = new Request({
       method: req.method,
@@ -455,9 +490,11 @@ export class Server {
       wsId,
       files: upload?.files ?? null,
       fields: upload?.fields ?? null,
+      tusPatch: result !== null && 'offset' in result ? result : null,
       settings: {
         compression: this.#compression,
         websocketCompression: resolveWsCompression(this.#options.websocketCompression),
+        tus: this.#uploads?.tus ?? null,
       },
       sink: (status, headers, body) => {
         if (wsId !== 0 && this.#sockets.get(wsId)?.conn === null) this.#forgetSocket(wsId)
@@ -906,6 +943,7 @@ export class Server {
     return (this.#closing ??= (async () => {
       await this.#listening?.catch(() => {})
       if (this.#heartbeat !== null) clearInterval(this.#heartbeat)
+      if (this.#sweeper !== null) clearInterval(this.#sweeper)
       // Event streams never finish on their own: end them, their clients reconnect elsewhere.
       for (const record of this.#sse.values()) record.stream.end()
       await this.#transport?.close()

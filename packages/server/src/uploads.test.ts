@@ -60,6 +60,31 @@ describe.each(TRANSPORTS)('uploads (%s transport)', (transport) => {
 
   const dirEmpty = (): boolean => fs.readdirSync(dir).length === 0
 
+  it('serves uploads one after another on one keep-alive connection (also when the disk was behind at the end)', async () => {
+    const socket = net.connect(Number(new URL(base).port), '127.0.0.1')
+    socket.on('error', () => {})
+    let answer = ''
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')))
+    for (let i = 1; i <= 3; i++) {
+      const file = randomBytes(12 * 1024 * 1024)
+      const head = `--BB\r\nContent-Disposition: form-data; name="f"; filename="${i}.bin"\r\n\r\n`
+      const body = Buffer.concat([Buffer.from(head), file, Buffer.from('\r\n--BB--\r\n')])
+      socket.write(
+        'POST /upload/sizes HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=BB\r\n' +
+          `Content-Length: ${body.length}\r\n\r\n`,
+      )
+      socket.write(body)
+      await waitFor(
+        () =>
+          (answer.match(/HTTP\/1\.1 200/g) ?? []).length === i &&
+          answer.endsWith(String(file.length)),
+        15_000,
+        `answer ${i}`,
+      )
+    }
+    socket.destroy()
+  }, 60_000)
+
   it('streams files to disk: the handler gets paths, sizes and fields; the files are gone after', async () => {
     const file = path.join(work, 'random.bin')
     fs.writeFileSync(file, randomBytes(20 * 1024 * 1024))

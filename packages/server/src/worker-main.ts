@@ -36,6 +36,7 @@ const config = getWorkerData() as WorkerConfig
 const settings: ResponseSettings = {
   compression: config.compression,
   websocketCompression: config.websocket.compression,
+  tus: config.tus,
 }
 const EMPTY = Buffer.alloc(0)
 const table = new StatusTable(config.websocket.status)
@@ -158,6 +159,7 @@ runWorker((payload: unknown, ctx: JobContext) => {
     wsId: job[7],
     files: job[8],
     fields: job[9],
+    tusPatch: job[10],
     settings,
     sink: (status, headers, bytes) => {
       const owned = exact(bytes)

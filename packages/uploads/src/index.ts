@@ -1,7 +1,8 @@
 /**
  * `@mummy/uploads`: `multipart/form-data` request bodies streamed to disk on the IO thread as
  * they arrive, so a handler gets the files' paths instead of their bytes and memory stays
- * bounded whatever their size. An {@link UploadSink} plugs into a transport's `onBodyStart`
+ * bounded whatever their size; and tus 1.0 resumable uploads (see {@link tusSink} and
+ * {@link tusAnswer}). An {@link UploadSink} plugs into a transport's `onBodyStart`
  * hook (`@mummy/io-loop`); `@mummy/server` does that for its `uploads` option.
  *
  * @example
@@ -26,6 +27,24 @@ import path from 'node:path'
 import { MummyError } from '@mummy/errors'
 import type { BodyControl, BodySink, ResponseWriter } from '@mummy/io-loop'
 import { MultipartError, MultipartParser, multipartBoundary } from '@mummy/parser'
+import { resolveTus, type TusOptions, type TusSettings } from './tus.js'
+
+export {
+  TUS_EXTENSIONS,
+  TUS_VERSION,
+  TusSink,
+  parseUploadMetadata,
+  removeUpload,
+  resolveTus,
+  sweepTus,
+  tusAnswer,
+  tusSink,
+  type TusAnswer,
+  type TusOptions,
+  type TusPatchResult,
+  type TusSettings,
+  type TusUpload,
+} from './tus.js'
 
 /** Limits and place of uploads (the `uploads` option of `createServer`). */
 export interface UploadOptions {
@@ -39,6 +58,12 @@ export interface UploadOptions {
   maxParts?: number
   /** Bytes of all the fields (parts without a file name) of one request. Over it: 413. Default 1 MiB. */
   maxFieldsSize?: number
+  /**
+   * tus 1.0 resumable uploads (`true` or {@link TusOptions}): PATCH bodies are appended to the
+   * upload's file on the IO thread as they arrive; a handler answers the rest with
+   * `request.tus()`. Uploads live in `<dir>/tus`. Default off.
+   */
+  tus?: boolean | TusOptions
 }
 
 /** An uploaded file, as a handler sees it (`request.files`). */
@@ -62,18 +87,23 @@ export interface UploadSettings {
   readonly maxSize: number
   readonly maxParts: number
   readonly maxFieldsSize: number
+  /** tus uploads, or `null` when off. */
+  readonly tus: TusSettings | null
 }
 
 /** Resolves the `uploads` option: `null` when uploads are off. */
 export function resolveUploads(option: boolean | UploadOptions | undefined): UploadSettings | null {
   if (option === undefined || option === false) return null
   const o = option === true ? {} : option
+  const dir = path.resolve(o.dir ?? path.join(os.tmpdir(), 'mummy-uploads'))
+  const maxSize = o.maxSize ?? 1024 * 1024 * 1024
   const settings: UploadSettings = {
-    dir: path.resolve(o.dir ?? path.join(os.tmpdir(), 'mummy-uploads')),
+    dir,
     maxFileSize: o.maxFileSize ?? 1024 * 1024 * 1024,
-    maxSize: o.maxSize ?? 1024 * 1024 * 1024,
+    maxSize,
     maxParts: o.maxParts ?? 100,
     maxFieldsSize: o.maxFieldsSize ?? 1024 * 1024,
+    tus: resolveTus(o.tus, dir, maxSize),
   }
   for (const key of ['maxFileSize', 'maxSize', 'maxParts', 'maxFieldsSize'] as const) {
     const value = settings[key]
@@ -205,6 +235,12 @@ export class UploadSink implements BodySink {
     } catch (error) {
       this.#fail(error)
       return
+    }
+    // The body is complete: reading goes on (a next request) while the files flush. (An
+    // ended file stream emits no 'drain' to resume it.)
+    if (this.#paused) {
+      this.#paused = false
+      this.#control.resume()
     }
     void Promise.all(this.#writing).then(() => {
       if (!this.#failed) this.#resolve({ files: this.#files, fields: this.#fields })
