@@ -4,7 +4,7 @@ import { sleep, waitFor } from '@mummy/test-kit'
 import WebSocketClient from 'ws'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -227,6 +227,52 @@ describe('examples', () => {
       expect(reply.saved).toHaveLength(1)
       expect(reply.saved[0]).toMatchObject({ size: 100_000, type: 'text/plain' })
       expect(readFileSync(path.join(dir, reply.saved[0]!.name), 'utf8')).toBe('x'.repeat(100_000))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('tus.js: the curl commands in its header create and fill an upload; the finished file is kept', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mummy-example-tus-'))
+    try {
+      const { port } = await startExample('tus.js', { UPLOADS_DIR: dir, UPLOAD_TOKEN: 'sesame' })
+      const endpoint = `http://127.0.0.1:${port}/files`
+      const tusHeaders = ['-H', 'Tus-Resumable: 1.0.0', '-H', 'Authorization: Bearer sesame']
+      const denied = await curl(['-i', '-X', 'POST', endpoint, '-H', 'Upload-Length: 5'])
+      expect(denied).toMatch(/^HTTP\/1\.1 401 /)
+      const created = await curl([
+        '-i',
+        '-X',
+        'POST',
+        endpoint,
+        ...tusHeaders,
+        '-H',
+        'Upload-Length: 5',
+        '-H',
+        `Upload-Metadata: filename ${Buffer.from('../greeting.txt').toString('base64')}`,
+      ])
+      expect(created).toMatch(/^HTTP\/1\.1 201 /)
+      expect(created).toMatch(/access-control-expose-headers: Location/i)
+      const location = /^location: (\S+)/im.exec(created)![1]!
+      const patched = await curl([
+        '-i',
+        '-X',
+        'PATCH',
+        `http://127.0.0.1:${port}${location}`,
+        ...tusHeaders,
+        '-H',
+        'Upload-Offset: 0',
+        '-H',
+        'Content-Type: application/offset+octet-stream',
+        '--data-binary',
+        'hello',
+      ])
+      expect(patched).toMatch(/^HTTP\/1\.1 204 /)
+      expect(patched).toMatch(/^upload-offset: 5\r$/im)
+      const id = location.slice(location.lastIndexOf('/') + 1)
+      const kept = path.join(dir, `${id}-greeting.txt`)
+      await waitFor(() => existsSync(kept), 5000, 'the finished file')
+      expect(readFileSync(kept, 'utf8')).toBe('hello')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
