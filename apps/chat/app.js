@@ -1,9 +1,18 @@
 // The chat's handlers: the page, the WebSocket upgrade and every WebSocket event. This module
 // is loaded by each worker thread; state lives in SQLite, never in module variables.
-import { readFileSync } from 'node:fs'
-import { Router, publish, publishEvent } from '@mummy/server'
-import { chatQueries, openDatabase } from './db.js'
-import { checkRoom, parseClientMessage, roomTopic, watchTopic } from './protocol.js'
+import fs, { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { Router, parseUploadMetadata, publish, publishEvent } from '@mummy/server'
+import { chatQueries, filesPath, openDatabase } from './db.js'
+import {
+  checkNick,
+  checkRoom,
+  cleanFileName,
+  parseClientMessage,
+  roomTopic,
+  watchTopic,
+} from './protocol.js'
 
 // This worker's own connection to the shared database.
 const chat = chatQueries(openDatabase())
@@ -24,6 +33,13 @@ for (const [route, [type, file]] of Object.entries(assets)) {
     request.respond(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' }, body),
   )
 }
+// The tus client the page uploads files with (its browser build, from node_modules).
+const tusClient = readFileSync(
+  createRequire(import.meta.url).resolve('tus-js-client/dist/tus.min.js'),
+)
+router.get('/vendor/tus.min.js', (request) =>
+  request.respond(200, { 'Content-Type': 'text/javascript; charset=utf-8' }, tusClient),
+)
 
 router.get('/ws', (request) => {
   try {
@@ -51,6 +67,82 @@ router.get('/rooms/:room/events', (request) => {
   stream.send({ event: 'room', retry: 1000, data: room.value })
   for (const { id, ...message } of chat.backlog(room.value, after))
     stream.send({ event: 'message', id: String(id), data: JSON.stringify(message) })
+})
+
+// ---- shared files ----
+// The page uploads a file with tus (resumable: a dropped connection or a reload resumes where
+// the server's disk left off). The bytes go to disk on the IO thread as they arrive; this
+// handler only checks who and where on creation, and posts the file to the room once it is
+// complete.
+const FILES = filesPath()
+const FILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+function uploads(request) {
+  if (request.method === 'POST') {
+    // Who shares what where: checked before the upload exists.
+    const meta = parseUploadMetadata(request.headers.get('upload-metadata') ?? '') ?? {}
+    const nick = checkNick(meta.nick)
+    const room = checkRoom(meta.room)
+    const refused = nick.error ?? room.error ?? (meta.filename ? undefined : 'name the file')
+    if (refused !== undefined) {
+      request.respond(400, { 'Content-Type': 'text/plain; charset=utf-8' }, `${refused}\n`)
+      return
+    }
+  }
+  const upload = request.tus()
+  if (upload === null) return
+  // Complete: keep it, and tell the room.
+  fs.renameSync(upload.path, path.join(FILES, upload.id))
+  const file = { id: upload.id, name: cleanFileName(upload.metadata.filename), size: upload.length }
+  const room = checkRoom(upload.metadata.room).value
+  const nick = checkNick(upload.metadata.nick).value
+  const { id, message } = chat.say(room, nick, `shared ${file.name}`, file)
+  toRoom(room, { type: 'message', ...message })
+  publishEvent(watchTopic(room), {
+    event: 'message',
+    id: String(id),
+    data: JSON.stringify(message),
+  })
+}
+router.all('/uploads', uploads)
+router.all('/uploads/**', uploads)
+
+// A shared file, as a download (never rendered by the browser: it is somebody's upload).
+router.get('/files/:id/:name', async (request) => {
+  const { id, name } = request.pathParams
+  let fd
+  try {
+    if (!FILE_ID.test(id)) throw new Error('not a file id')
+    fd = fs.openSync(path.join(FILES, id), 'r')
+  } catch {
+    request.respond(404, { 'Content-Type': 'text/plain; charset=utf-8' }, 'no such file\n')
+    return
+  }
+  try {
+    const stream = request.respondStream(200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(cleanFileName(name))}`,
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'private, max-age=3600',
+    })
+    if (request.method === 'HEAD') {
+      stream.end()
+      return
+    }
+    const chunk = Buffer.allocUnsafe(256 * 1024)
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null)
+      if (n === 0) break
+      // (write copies: the chunk is reused.)
+      const status = stream.write(chunk.subarray(0, n))
+      if (status === 'dropped') return // the client left
+      if (status === 'buffered' && stream.bufferedAmount > 1024 * 1024)
+        await stream.drained(256 * 1024)
+    }
+    stream.end()
+  } finally {
+    fs.closeSync(fd)
+  }
 })
 
 function send(ws, message) {

@@ -8,6 +8,16 @@ import { fileURLToPath } from 'node:url'
 /** Messages sent to a member when they join a room. */
 export const HISTORY_LENGTH = 50
 
+/**
+ * Where shared files are kept: `CHAT_FILES`, or `files/` beside the database. Uploads in
+ * progress live in its `.incoming` folder.
+ */
+export function filesPath() {
+  return process.env.CHAT_FILES !== undefined && process.env.CHAT_FILES !== ''
+    ? path.resolve(process.env.CHAT_FILES)
+    : path.join(path.dirname(databasePath()), 'files')
+}
+
 /** `CHAT_DB` (relative to the working directory), or `chat.db` beside this file. */
 export function databasePath() {
   return process.env.CHAT_DB !== undefined && process.env.CHAT_DB !== ''
@@ -44,7 +54,18 @@ export function openDatabase(file = databasePath()) {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.exec(SCHEMA)
+  // A message may carry a shared file ({ id, name, size } as JSON); databases from before
+  // file sharing get the column.
+  const columns = db.prepare('PRAGMA table_info(messages)').all()
+  if (!columns.some((column) => column.name === 'file'))
+    db.exec('ALTER TABLE messages ADD COLUMN file TEXT')
   return db
+}
+
+/** A row as it is sent: the file column parsed, left out when there is none. */
+function withFile(row) {
+  const { file, ...rest } = row
+  return file === null || file === undefined ? rest : { ...rest, file: JSON.parse(file) }
 }
 
 /** The prepared statements the handlers use, on one connection. */
@@ -58,19 +79,19 @@ export function chatQueries(db) {
   const deleteMember = db.prepare('DELETE FROM members WHERE ws_id = ? RETURNING nick, room')
   const members = db.prepare('SELECT nick FROM members WHERE room = ? ORDER BY joined_at, ws_id')
   const insertMessage = db.prepare(
-    'INSERT INTO messages (room, nick, text, at) VALUES (?, ?, ?, ?)',
+    'INSERT INTO messages (room, nick, text, at, file) VALUES (?, ?, ?, ?, ?)',
   )
   const since = db.prepare(
-    `SELECT id, nick, text, at FROM messages WHERE room = ? AND id > ? ORDER BY id LIMIT ?`,
+    `SELECT id, nick, text, at, file FROM messages WHERE room = ? AND id > ? ORDER BY id LIMIT ?`,
   )
   const recent = db.prepare(
-    `SELECT id, nick, text, at FROM
-       (SELECT id, nick, text, at FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?)
+    `SELECT id, nick, text, at, file FROM
+       (SELECT id, nick, text, at, file FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?)
      ORDER BY id`,
   )
   const history = db.prepare(
-    `SELECT nick, text, at FROM
-       (SELECT id, nick, text, at FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?)
+    `SELECT nick, text, at, file FROM
+       (SELECT id, nick, text, at, file FROM messages WHERE room = ? ORDER BY id DESC LIMIT ?)
      ORDER BY id`,
   )
   return {
@@ -80,20 +101,26 @@ export function chatQueries(db) {
     /** Forgets the connection; returns what it was, or undefined. */
     leave: (wsId) => deleteMember.get(wsId),
     members: (room) => members.all(room).map((row) => row.nick),
-    /** Stores a message; returns it as it is sent to the room, and its row id. */
-    say: (room, nick, text) => {
+    /**
+     * Stores a message (with a shared file's `{ id, name, size }`, if any); returns it as it is
+     * sent to the room, and its row id.
+     */
+    say: (room, nick, text, file) => {
       const at = Date.now()
-      const { lastInsertRowid } = insertMessage.run(room, nick, text, at)
-      return { id: Number(lastInsertRowid), message: { nick, text, at } }
+      const stored = file === undefined ? null : JSON.stringify(file)
+      const { lastInsertRowid } = insertMessage.run(room, nick, text, at, stored)
+      const message = file === undefined ? { nick, text, at } : { nick, text, at, file }
+      return { id: Number(lastInsertRowid), message }
     },
-    history: (room) => history.all(room, HISTORY_LENGTH),
+    history: (room) => history.all(room, HISTORY_LENGTH).map(withFile),
     /**
      * Messages with their ids, for a watcher: those after `afterId` (a reconnect's
      * Last-Event-ID; at most HISTORY_LENGTH × 10), or the last HISTORY_LENGTH.
      */
     backlog: (room, afterId) =>
-      afterId === undefined
+      (afterId === undefined
         ? recent.all(room, HISTORY_LENGTH)
-        : since.all(room, afterId, HISTORY_LENGTH * 10),
+        : since.all(room, afterId, HISTORY_LENGTH * 10)
+      ).map(withFile),
   }
 }

@@ -49,7 +49,7 @@ export function parseClientMessage(raw) {
   }
 }
 
-function checkNick(value) {
+export function checkNick(value) {
   if (typeof value !== 'string') return { error: 'nick must be a string' }
   const nick = value.normalize('NFC').trim()
   if (nick === '') return { error: 'choose a nickname' }
@@ -75,4 +75,20 @@ export function roomTopic(room) {
 /** The topic of a room's event stream (watchers: messages only, with their ids). */
 export function watchTopic(room) {
   return `watch:${room}`
+}
+
+/** Largest shared file, bytes. */
+export const MAX_FILE = 1024 * 1024 * 1024
+const MAX_FILE_NAME = 120
+
+/**
+ * A shared file's name as shown and offered for download: the client's name without any
+ * folder part or control characters, at most MAX_FILE_NAME characters; `file` when nothing is
+ * left.
+ */
+export function cleanFileName(value) {
+  if (typeof value !== 'string') return 'file'
+  const base = value.replace(CONTROLS, '').split(/[\\/]/).pop().trim()
+  const name = base === '.' || base === '..' ? '' : base.slice(0, MAX_FILE_NAME)
+  return name === '' ? 'file' : name
 }

@@ -102,6 +102,7 @@ function append(item) {
 function setComposer(enabled) {
   $('text').disabled = !enabled
   $('send').disabled = !enabled
+  $('file').disabled = !enabled
   $('text').placeholder = enabled ? `Message #${joined.room}` : 'Join a room to talk'
   if (enabled) $('text').focus()
 }
@@ -118,5 +119,44 @@ $('say').addEventListener('submit', (event) => {
   send({ type: 'say', text })
   $('text').value = ''
 })
+
+// Sharing a file: a tus upload (resumable: after a dropped connection it goes on where the
+// server's disk left off, and a page reload finds the unfinished upload again). When it is
+// complete, the server posts it to the room: it arrives as a message like any other.
+$('file').addEventListener('change', () => {
+  const file = $('file').files[0]
+  $('file').value = ''
+  if (file !== undefined) share(file)
+})
+
+function share(file) {
+  const upload = new globalThis.tus.Upload(file, {
+    endpoint: '/uploads',
+    chunkSize: 8 * 1024 * 1024,
+    retryDelays: [0, 1000, 3000, 5000, 10000],
+    removeFingerprintOnSuccess: true,
+    metadata: { filename: file.name, filetype: file.type, room: joined.room, nick: joined.nick },
+    onProgress: (sent, total) => showUpload(file.name, total === 0 ? 1 : sent / total),
+    onSuccess: () => {
+      $('upload').hidden = true
+    },
+    onError: (error) => {
+      $('upload').hidden = true
+      showNotice(`could not share ${file.name}: ${error.message}`, 'error')
+    },
+  })
+  showUpload(file.name, 0)
+  upload.findPreviousUploads().then((previous) => {
+    if (previous.length > 0) upload.resumeFromPreviousUpload(previous[0])
+    upload.start()
+  })
+}
+
+function showUpload(name, fraction) {
+  $('upload').hidden = false
+  $('upload-name').textContent = name
+  $('upload-progress').value = fraction
+  $('upload-percent').textContent = `${Math.floor(fraction * 100)}%`
+}
 
 connect()

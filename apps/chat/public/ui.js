@@ -26,8 +26,21 @@ export function setStatus(kind, text) {
   status.textContent = text
 }
 
-/** A message's list item: avatar, nick, time and text. */
-export function messageItem({ nick, text, at }) {
+/** `1234567` → `1.2 MB`. */
+export function fileSize(bytes) {
+  if (bytes < 1000) return `${bytes} B`
+  const units = ['kB', 'MB', 'GB']
+  let value = bytes / 1000
+  let unit = 0
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000
+    unit++
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
+}
+
+/** A message's list item: avatar, nick, time and text (and a shared file's download link). */
+export function messageItem({ nick, text, at, file }) {
   const item = element('li', 'message')
   const avatar = element('span', 'avatar', nick.slice(0, 1).toUpperCase())
   avatar.style.background = colour(nick)
@@ -35,6 +48,14 @@ export function messageItem({ nick, text, at }) {
   head.append(element('strong', 'nick', nick), element('time', 'at', clock(at)))
   const body = element('div', 'body')
   body.append(head, element('p', 'text', text))
+  if (file !== undefined) {
+    const link = element('a', 'file', file.name)
+    link.href = `/files/${file.id}/${encodeURIComponent(file.name)}`
+    link.download = file.name
+    const line = element('p', 'attachment')
+    line.append(link, element('span', 'size', fileSize(file.size)))
+    body.append(line)
+  }
   item.append(avatar, body)
   return item
 }

@@ -2,6 +2,7 @@
 // driven by playwright-core), and the protocol's edges through a plain WebSocket client.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import Database from 'better-sqlite3'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -136,6 +137,53 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
     expect(bob.errors).toEqual([])
   }, 90_000)
 
+  it('a visitor shares a file from the page (a tus upload in 8 MiB chunks); the room gets a download link to the same bytes', async () => {
+    const db = tempDatabase()
+    const port = await freePort()
+    await startChat(db, port, transport)
+    const base = `http://127.0.0.1:${port}/`
+    const alice = await openPage(base)
+    const bob = await openPage(base)
+    await join(alice.page, 'alice', 'files')
+    await join(bob.page, 'bob', 'files')
+    const bytes = randomBytes(20 * 1024 * 1024 + 321)
+    await alice.page.setInputFiles('#file', {
+      name: 'report ü #1.bin',
+      mimeType: 'application/octet-stream',
+      buffer: bytes,
+    })
+    const link = bob.page.locator('#messages .message .file', { hasText: 'report ü #1.bin' })
+    await link.waitFor({ timeout: 30_000 })
+    expect(await bob.page.locator('#messages .message .size').last().textContent()).toBe('21 MB')
+    await alice.page.locator('#messages .message .file', { hasText: 'report ü' }).waitFor()
+    // The progress bar went away when the upload was done.
+    await alice.page.locator('#upload').waitFor({ state: 'hidden' })
+    const href = await link.getAttribute('href')
+    const download = await fetch(new URL(href, base))
+    expect(download.status).toBe(200)
+    expect(download.headers.get('content-disposition')).toBe(
+      `attachment; filename*=UTF-8''${encodeURIComponent('report ü #1.bin')}`,
+    )
+    const got = Buffer.from(await download.arrayBuffer())
+    expect(got.length).toBe(bytes.length)
+    expect(createHash('sha256').update(got).digest('hex')).toBe(
+      createHash('sha256').update(bytes).digest('hex'),
+    )
+    // It is in the room's history for whoever comes later.
+    const carol = await openPage(base)
+    await join(carol.page, 'carol', 'files')
+    await carol.page.locator('#messages .message .file', { hasText: 'report ü #1.bin' }).waitFor()
+
+    mkdirSync(OUTPUT, { recursive: true })
+    const shot = path.join(OUTPUT, transport === 'node' ? 'files.png' : `files-${transport}.png`)
+    rmSync(shot, { force: true })
+    await bob.page.screenshot({ path: shot })
+    expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG')
+    expect(alice.errors).toEqual([])
+    expect(bob.errors).toEqual([])
+    expect(carol.errors).toEqual([])
+  }, 90_000)
+
   it('a watcher follows a room over SSE and, after a restart, gets only what it missed (Last-Event-ID)', async () => {
     const db = tempDatabase()
     const port = await freePort()
@@ -199,6 +247,55 @@ describe('chat protocol', () => {
   const join = (ws, nick, room) => ws.send(JSON.stringify({ type: 'join', nick, room }))
   const say = (ws, text) => ws.send(JSON.stringify({ type: 'say', text }))
   const ofType = (messages, type) => messages.filter((m) => m.type === type)
+
+  it('shared files: uploads need a valid nick, room and name; a name loses any folder part; unknown files are 404', async () => {
+    const http = url.replace('ws://', 'http://').replace(/\/ws$/, '')
+    const b64 = (text) => Buffer.from(text).toString('base64')
+    const create = (metadata) =>
+      fetch(`${http}/uploads`, {
+        method: 'POST',
+        headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '3', 'Upload-Metadata': metadata },
+      })
+    for (const metadata of [
+      `room ${b64('lobby')},filename ${b64('a.txt')}`,
+      `nick ${b64('<b>')},room ${b64('lobby')},filename ${b64('a.txt')}`,
+      `nick ${b64('eve')},room ${b64('no spaces')},filename ${b64('a.txt')}`,
+      `nick ${b64('eve')},room ${b64('lobby')}`,
+      'not metadata at all',
+    ]) {
+      const refused = await create(metadata)
+      expect(refused.status).toBe(400)
+    }
+    const { ws, messages } = await openSocket(url, { json: true })
+    join(ws, 'eve', 'lobby')
+    await until(() => ofType(messages, 'history').length === 1)
+    const created = await create(
+      `nick ${b64('eve')},room ${b64('lobby')},filename ${b64('../../etc/passwd')}`,
+    )
+    expect(created.status).toBe(201)
+    const patched = await fetch(`${http}${created.headers.get('location')}`, {
+      method: 'PATCH',
+      headers: {
+        'Tus-Resumable': '1.0.0',
+        'Upload-Offset': '0',
+        'Content-Type': 'application/offset+octet-stream',
+      },
+      body: 'abc',
+    })
+    expect(patched.status).toBe(204)
+    await until(() => ofType(messages, 'message').length === 1)
+    const { file, nick, text } = ofType(messages, 'message')[0]
+    expect({ nick, text, name: file.name, size: file.size }).toEqual({
+      nick: 'eve',
+      text: 'shared passwd',
+      name: 'passwd',
+      size: 3,
+    })
+    expect(await (await fetch(`${http}/files/${file.id}/passwd`)).text()).toBe('abc')
+    expect((await fetch(`${http}/files/not-an-id/x`)).status).toBe(404)
+    expect((await fetch(`${http}/files/00000000-0000-4000-8000-000000000000/x`)).status).toBe(404)
+    ws.close()
+  })
 
   it('answers bad input with an error message and keeps the connection', async () => {
     const { ws, messages } = await openSocket(url, { json: true })

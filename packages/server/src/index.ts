@@ -33,6 +33,7 @@ export {
 } from './websocket.js'
 export { ResponseStream } from './stream.js'
 export type { TusOptions, TusUpload, UploadOptions, UploadedFile } from '@mummy/uploads'
+export { parseUploadMetadata } from '@mummy/uploads'
 export {
   SseStream,
   publishEvent,
