@@ -40,13 +40,13 @@ import { WebSocket, setWebSocketChannel, toMessage, type WebSocketHandler } from
 import { Request } from './request.js'
 import { SseStream, type SseEvent, type SseHandler } from './sse.js'
 import {
-  TusSink,
-  UploadSink,
+  isDiskSink,
   removeFiles,
   resolveUploads,
   sweepTus,
   tusSink,
   uploadSink,
+  type DiskSink,
   type TusPatchResult,
   type UploadOptions,
   type UploadResult,
@@ -348,12 +348,13 @@ export class Server {
       const tus = uploads.tus
       if (tus === null)
         transportOptions.onBodyStart = (head, res, control) =>
-          uploadSink(head.headers, uploads, res, control)
+          uploadSink(head.headers, uploads, res, control, head.contentLength)
       else {
         await mkdir(tus.dir, { recursive: true })
         transportOptions.maxStreamedBodyLen = Math.max(uploads.maxSize, tus.maxSize)
         transportOptions.onBodyStart = (head, res, control) =>
-          tusSink(head, tus, res, control) ?? uploadSink(head.headers, uploads, res, control)
+          tusSink(head, tus, res, control) ??
+          uploadSink(head.headers, uploads, res, control, head.contentLength)
         if (tus.expires > 0) {
           const sweep = (): void =>
             void sweepTus(tus).catch((error: unknown) =>
@@ -422,7 +423,7 @@ export class Server {
     res: ResponseWriter,
     then: (req: TransportRequest, res: ResponseWriter, result: BodyResult) => void,
   ): void {
-    void (req.sink as UploadSink | TusSink).done.then((result: BodyResult | null) => {
+    void (req.sink as DiskSink).done.then((result: BodyResult | null) => {
       if (result === null) return
       if (res.closed) {
         if ('files' in result) removeFiles(result.files.map((f) => f.path))
@@ -438,7 +439,7 @@ export class Server {
     res: ResponseWriter,
     result: BodyResult | null = null,
   ): void => {
-    if (result === null && (req.sink instanceof UploadSink || req.sink instanceof TusSink)) {
+    if (result === null && isDiskSink(req.sink)) {
       this.#afterBody(req, res, this.#dispatch)
       return
     }
@@ -474,7 +475,7 @@ export class Server {
     res: ResponseWriter,
     result: BodyResult | null = null,
   ): void => {
-    if (result === null && (req.sink instanceof UploadSink || req.sink instanceof TusSink)) {
+    if (result === null && isDiskSink(req.sink)) {
       this.#afterBody(req, res, this.#runInline)
       return
     }

@@ -26,8 +26,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { MummyError } from '@mummy/errors'
 import type { BodyControl, BodySink, ResponseWriter } from '@mummy/io-loop'
-import { MultipartError, MultipartParser, multipartBoundary } from '@mummy/parser'
-import { resolveTus, type TusOptions, type TusSettings } from './tus.js'
+import {
+  MultipartError,
+  MultipartParser,
+  multipartBoundary,
+  parseContentDisposition,
+} from '@mummy/parser'
+import { TusSink, resolveTus, type TusOptions, type TusSettings } from './tus.js'
 
 export {
   TUS_EXTENSIONS,
@@ -59,6 +64,14 @@ export interface UploadOptions {
   /** Bytes of all the fields (parts without a file name) of one request. Over it: 413. Default 1 MiB. */
   maxFieldsSize?: number
   /**
+   * Bodies that are not `multipart/form-data` but go to disk as one file all the same, by
+   * media type: `true` for `application/octet-stream`, `image/*`, `video/*` and `audio/*`, or
+   * a list of types (`type/subtype` or `type/*`). The handler gets the file as
+   * `request.files[0]` (field `''`; the file name from a `Content-Disposition` header, if
+   * sent) and an empty body. Limited by `maxFileSize`. Default off.
+   */
+  raw?: boolean | readonly string[]
+  /**
    * tus 1.0 resumable uploads (`true` or {@link TusOptions}): PATCH bodies are appended to the
    * upload's file on the IO thread as they arrive; a handler answers the rest with
    * `request.tus()`. Uploads live in `<dir>/tus`. Default off.
@@ -87,9 +100,19 @@ export interface UploadSettings {
   readonly maxSize: number
   readonly maxParts: number
   readonly maxFieldsSize: number
+  /** Media types (`type/subtype` or `type/*`, lower-case) whose bodies go to disk whole; empty when off. */
+  readonly raw: readonly string[]
   /** tus uploads, or `null` when off. */
   readonly tus: TusSettings | null
 }
+
+/** The media types `raw: true` stands for. */
+export const RAW_TYPES: readonly string[] = [
+  'application/octet-stream',
+  'image/*',
+  'video/*',
+  'audio/*',
+]
 
 /** Resolves the `uploads` option: `null` when uploads are off. */
 export function resolveUploads(option: boolean | UploadOptions | undefined): UploadSettings | null {
@@ -103,6 +126,7 @@ export function resolveUploads(option: boolean | UploadOptions | undefined): Upl
     maxSize,
     maxParts: o.maxParts ?? 100,
     maxFieldsSize: o.maxFieldsSize ?? 1024 * 1024,
+    raw: resolveRaw(o.raw),
     tus: resolveTus(o.tus, dir, maxSize),
   }
   for (const key of ['maxFileSize', 'maxSize', 'maxParts', 'maxFieldsSize'] as const) {
@@ -111,6 +135,30 @@ export function resolveUploads(option: boolean | UploadOptions | undefined): Upl
       throw new MummyError('ERR_MUMMY_INVALID_OPTION', `uploads.${key} must be an integer >= 1`)
   }
   return settings
+}
+
+function resolveRaw(option: boolean | readonly string[] | undefined): readonly string[] {
+  if (option === undefined || option === false) return []
+  if (option === true) return RAW_TYPES
+  return option.map((type) => {
+    const t = type.trim().toLowerCase()
+    if (!/^[a-z0-9!#$&^_.+-]+\/(\*|[a-z0-9!#$&^_.+-]+)$/.test(t))
+      throw new MummyError(
+        'ERR_MUMMY_INVALID_OPTION',
+        `uploads.raw: ${JSON.stringify(type)} is not a media type (type/subtype or type/*)`,
+      )
+    return t
+  })
+}
+
+/** Whether `contentType` is one of `types` (`type/subtype` or `type/*`). */
+function matchesType(contentType: string, types: readonly string[]): boolean {
+  const semi = contentType.indexOf(';')
+  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase()
+  const slash = type.indexOf('/')
+  if (slash <= 0) return false
+  const wildcard = `${type.slice(0, slash)}/*`
+  return types.includes(type) || types.includes(wildcard)
 }
 
 /** What an upload produced: files on disk and the fields, in order. */
@@ -300,25 +348,152 @@ export class UploadSink implements BodySink {
   }
 }
 
+/**
+ * The sink of a body that goes to disk whole (the `raw` option): one new file in `dir`,
+ * written as the body arrives, pausing the connection while the disk is behind. Over
+ * `maxFileSize` it answers 413 and deletes the file; a client that leaves takes it along.
+ */
+export class RawUploadSink implements BodySink {
+  /** The file once it is on disk; `null` when the upload failed or the client left. */
+  readonly done: Promise<UploadResult | null>
+  #resolve!: (result: UploadResult | null) => void
+  readonly #settings: UploadSettings
+  readonly #response: ResponseWriter
+  readonly #control: BodyControl
+  readonly #out: fs.WriteStream
+  readonly #file: Omit<UploadedFile, 'size'>
+  readonly #closed: Promise<void>
+  #size = 0
+  #failed = false
+  #paused = false
+
+  constructor(
+    file: { filename: string; contentType: string },
+    settings: UploadSettings,
+    response: ResponseWriter,
+    control: BodyControl,
+  ) {
+    this.#settings = settings
+    this.#response = response
+    this.#control = control
+    this.done = new Promise((resolve) => (this.#resolve = resolve))
+    const where = path.join(settings.dir, randomUUID())
+    this.#file = { field: '', filename: file.filename, contentType: file.contentType, path: where }
+    this.#out = fs.createWriteStream(where, { flags: 'wx', highWaterMark: FILE_HIGH_WATER })
+    this.#closed = new Promise<void>((resolve) => this.#out.once('close', resolve))
+    this.#out.once('error', (error) => this.#fail(error))
+  }
+
+  write(chunk: Buffer): void {
+    if (this.#failed) return
+    this.#size += chunk.length
+    if (this.#size > this.#settings.maxFileSize) {
+      this.#fail(tooLarge(`an uploaded file exceeds ${this.#settings.maxFileSize} bytes`))
+      return
+    }
+    // The chunk is a view of the connection's buffer: the file gets its own copy.
+    if (!this.#out.write(Buffer.from(chunk)) && !this.#paused) {
+      this.#paused = true
+      this.#control.pause()
+      this.#out.once('drain', () => this.#resume())
+    }
+  }
+
+  end(): void {
+    if (this.#failed) return
+    // The body is complete: reading goes on (a next request) while the file flushes.
+    this.#resume()
+    this.#out.end()
+    void this.#closed.then(() => {
+      if (!this.#failed) this.#resolve({ files: [{ ...this.#file, size: this.#size }], fields: [] })
+    })
+  }
+
+  abort(): void {
+    this.#fail(null)
+  }
+
+  #resume(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.#control.resume()
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failed) return
+    this.#failed = true
+    const res = this.#response
+    if (error !== null && !res.ended && !res.closed) {
+      const status = error instanceof MummyError && error.status !== undefined ? error.status : 500
+      const text = status === 500 ? 'the upload could not be stored' : (error as Error).message
+      res.end(status, TEXT_PLAIN, `${text}\n`, true)
+    }
+    this.#resume()
+    this.#out.destroy()
+    void this.#closed.then(() => removeFiles([this.#file.path]))
+    this.#resolve(null)
+  }
+}
+
+/** A sink that puts a request's body on disk: an upload, a raw upload, or a tus PATCH. */
+export type DiskSink = UploadSink | RawUploadSink | TusSink
+
+/** Whether `sink` (a request's body sink) is one of this package's: its `done` tells the outcome. */
+export function isDiskSink(sink: BodySink | undefined): sink is DiskSink {
+  return sink instanceof UploadSink || sink instanceof RawUploadSink || sink instanceof TusSink
+}
+
 function tooLarge(message: string): MummyError {
   return new MummyError('ERR_MUMMY_UPLOAD_TOO_LARGE', message, { status: 413 })
 }
 
 /**
- * The sink for a request's body when it is an upload (`multipart/form-data` while uploads are
- * on), else `null`. A multipart request without a valid boundary is answered 400 at once.
+ * The sink for a request's body when it is an upload — `multipart/form-data` while uploads are
+ * on, or a body of one of the `raw` media types — else `null`. A multipart request without a
+ * valid boundary is answered 400 at once, and a raw body declared (`contentLength`) larger
+ * than `maxFileSize` 413.
  */
 export function uploadSink(
   headers: readonly string[],
   settings: UploadSettings,
   response: ResponseWriter,
   control: BodyControl,
-): UploadSink | null {
+  contentLength = -1,
+): UploadSink | RawUploadSink | null {
   let contentType: string | undefined
-  for (let i = 0; i < headers.length; i += 2)
-    if ((headers[i] as string).toLowerCase() === 'content-type') contentType = headers[i + 1]
-  if (contentType === undefined || !/^\s*multipart\/form-data\s*(;|$)/i.test(contentType))
-    return null
+  let disposition: string | undefined
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = (headers[i] as string).toLowerCase()
+    if (name === 'content-type') contentType = headers[i + 1]
+    else if (name === 'content-disposition') disposition = headers[i + 1]
+  }
+  if (contentType === undefined) return null
+  if (!/^\s*multipart\/form-data\s*(;|$)/i.test(contentType)) {
+    if (settings.raw.length === 0 || !matchesType(contentType, settings.raw)) return null
+    if (contentLength > settings.maxFileSize) {
+      response.end(
+        413,
+        TEXT_PLAIN,
+        `an uploaded file exceeds ${settings.maxFileSize} bytes\n`,
+        true,
+      )
+      return null
+    }
+    let filename = ''
+    if (disposition !== undefined) {
+      try {
+        filename = parseContentDisposition(disposition).params.filename ?? ''
+      } catch {
+        // A malformed Content-Disposition only loses the name.
+      }
+    }
+    return new RawUploadSink(
+      { filename, contentType: contentType.trim() },
+      settings,
+      response,
+      control,
+    )
+  }
   const boundary = multipartBoundary(contentType)
   if (boundary === null) {
     response.end(400, TEXT_PLAIN, 'multipart/form-data without a valid boundary\n', true)
