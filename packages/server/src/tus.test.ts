@@ -290,6 +290,28 @@ describe.each(TRANSPORTS)('tus uploads (%s transport)', (transport) => {
     expect((await done(url)).bytes.equals(Buffer.alloc(2 * MiB, 1))).toBe(true)
   })
 
+  it('a disk error answers 500 and frees the upload (the next PATCH is not locked out)', async () => {
+    const url = await create(MiB)
+    const id = url.slice(url.lastIndexOf('/') + 1)
+    // Every write to /dev/full fails with ENOSPC.
+    fs.rmSync(path.join(tusDir, id))
+    fs.symlinkSync('/dev/full', path.join(tusDir, id))
+    const patch = (): Promise<Response> =>
+      tusRequest(
+        'PATCH',
+        url,
+        { 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '0' },
+        Buffer.alloc(256 * 1024, 3),
+      )
+    const first = await patch()
+    expect(first.status).toBe(500)
+    expect(first.headers.get('tus-resumable')).toBe('1.0.0')
+    expect((await patch()).status).toBe(500)
+    fs.rmSync(path.join(tusDir, id))
+    fs.writeFileSync(path.join(tusDir, id), '')
+    expect((await patch()).status).toBe(204)
+  })
+
   it('termination: DELETE removes the upload; then 404', async () => {
     const url = await create(50)
     const id = url.slice(url.lastIndexOf('/') + 1)

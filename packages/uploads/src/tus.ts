@@ -247,6 +247,8 @@ export class TusSink implements BodySink {
       highWaterMark: HIGH_WATER,
     })
     out.once('error', () => this.#fail(500, 'the upload could not be stored'))
+    // However the file ends (finished, failed, destroyed), the upload is free again.
+    out.once('close', () => this.#release())
     this.#out = out
     const queued = this.#queued ?? []
     this.#queued = null
@@ -295,11 +297,16 @@ export class TusSink implements BodySink {
     this.#resume()
     const out = this.#out!
     out.end(() => {
-      writing.delete(this.#id)
-      this.#locked = false
+      this.#release()
       if (this.#failed) return
       this.#resolve({ id: this.#id, offset: this.#offset, length: this.#length })
     })
+  }
+
+  #release(): void {
+    if (!this.#locked) return
+    this.#locked = false
+    writing.delete(this.#id)
   }
 
   #pause(): void {
@@ -319,10 +326,9 @@ export class TusSink implements BodySink {
     this.#resume()
     const out = this.#out
     if (out === null) return
-    out.end(() => {
-      if (this.#locked) writing.delete(this.#id)
-      this.#locked = false
-    })
+    // Flushed and closed (then released, on 'close'); an errored file is only closed.
+    if (out.errored !== null) out.destroy()
+    else out.end()
   }
 
   #refuse(status: number, message: string, extra: Record<string, string> = {}): void {
