@@ -108,41 +108,19 @@ router.all('/uploads', uploads)
 router.all('/uploads/**', uploads)
 
 // A shared file, as a download (never rendered by the browser: it is somebody's upload).
-router.get('/files/:id/:name', async (request) => {
+// respondFile streams it from disk with Content-Length, and answers ranges (a browser resumes
+// an interrupted download) and conditional requests.
+router.get('/files/:id/:name', (request) => {
   const { id, name } = request.pathParams
-  let fd
-  try {
-    if (!FILE_ID.test(id)) throw new Error('not a file id')
-    fd = fs.openSync(path.join(FILES, id), 'r')
-  } catch {
+  if (!FILE_ID.test(id)) {
     request.respond(404, { 'Content-Type': 'text/plain; charset=utf-8' }, 'no such file\n')
     return
   }
-  try {
-    const stream = request.respondStream(200, {
-      'Content-Type': 'application/octet-stream',
-      'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(cleanFileName(name))}`,
-      'X-Content-Type-Options': 'nosniff',
-      'Cache-Control': 'private, max-age=3600',
-    })
-    if (request.method === 'HEAD') {
-      stream.end()
-      return
-    }
-    const chunk = Buffer.allocUnsafe(256 * 1024)
-    for (;;) {
-      const n = fs.readSync(fd, chunk, 0, chunk.length, null)
-      if (n === 0) break
-      // (write copies: the chunk is reused.)
-      const status = stream.write(chunk.subarray(0, n))
-      if (status === 'dropped') return // the client left
-      if (status === 'buffered' && stream.bufferedAmount > 1024 * 1024)
-        await stream.drained(256 * 1024)
-    }
-    stream.end()
-  } finally {
-    fs.closeSync(fd)
-  }
+  return request.respondFile(path.join(FILES, id), {
+    contentType: 'application/octet-stream',
+    download: cleanFileName(name),
+    headers: { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'private, max-age=3600' },
+  })
 })
 
 function send(ws, message) {

@@ -162,8 +162,13 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
     const download = await fetch(new URL(href, base))
     expect(download.status).toBe(200)
     expect(download.headers.get('content-disposition')).toBe(
-      `attachment; filename*=UTF-8''${encodeURIComponent('report ü #1.bin')}`,
+      `attachment; filename="report _ #1.bin"; filename*=UTF-8''${encodeURIComponent('report ü #1.bin')}`,
     )
+    expect(download.headers.get('content-length')).toBe(String(bytes.length))
+    // An interrupted download resumes: the rest of the file, from where it stopped.
+    const rest = await fetch(new URL(href, base), { headers: { Range: 'bytes=1000000-' } })
+    expect(rest.status).toBe(206)
+    expect(Buffer.from(await rest.arrayBuffer()).equals(bytes.subarray(1000000))).toBe(true)
     const got = Buffer.from(await download.arrayBuffer())
     expect(got.length).toBe(bytes.length)
     expect(createHash('sha256').update(got).digest('hex')).toBe(

@@ -113,18 +113,20 @@ class Slot implements ResponseWriter {
     headers: readonly string[],
     events: StreamEvents,
     close?: boolean,
+    length = -1,
   ): TransportStream {
     if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
     this.ended = true
-    // An HTTP/1.0 body has no chunked coding: it ends with the connection.
-    if (close === true || this.versionMinor === 0) this.close = true
+    // An HTTP/1.0 body of unknown length has no chunked coding: it ends with the connection.
+    if (close === true || (this.versionMinor === 0 && length < 0)) this.close = true
     this.status = status
     this.headers = headers
     const stream = (this.streamed = new NodeStream(
       this,
       events,
       this.isHead || isBodylessStatus(status),
-      this.versionMinor === 1,
+      this.versionMinor === 1 && length < 0,
+      isBodylessStatus(status) ? -1 : length,
     ))
     if (this.conn.destroyed) stream.gone()
     else this.conn.flush()
@@ -169,9 +171,15 @@ class NodeStream implements TransportStream {
     /** HEAD, or a status without a body: the head alone. */
     readonly bodyless: boolean,
     readonly chunked: boolean,
+    /** The body's length when known (`Content-Length`), else -1. */
+    readonly length: number,
   ) {
     if (bodyless) this.ended = true
+    this.remaining = length < 0 || bodyless ? 0 : length
   }
+
+  /** Bytes of a known-length body still to be written. */
+  remaining: number
 
   get bufferedAmount(): number {
     if (this.closed) return 0
@@ -180,8 +188,23 @@ class NodeStream implements TransportStream {
 
   write(chunk: Uint8Array | string): SendStatus {
     if (this.ended || this.closed) return 'dropped'
-    const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
-    if (data.byteLength === 0) return this.bufferedAmount > 0 ? 'buffered' : 'sent'
+    let data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
+    let cut = false
+    if (this.length >= 0) {
+      // A known length is exact: what goes past it is dropped.
+      if (data.byteLength > this.remaining) {
+        data = data.subarray(0, this.remaining)
+        cut = true
+      }
+      this.remaining -= data.byteLength
+    }
+    if (data.byteLength === 0)
+      return cut ? 'dropped' : this.bufferedAmount > 0 ? 'buffered' : 'sent'
+    const status = this.#write(data)
+    return cut ? 'dropped' : status
+  }
+
+  #write(data: Uint8Array): SendStatus {
     if (!this.started) {
       if (this.chunked) this.pending.push(Buffer.from(data.byteLength.toString(16) + '\r\n'))
       this.pending.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
@@ -195,6 +218,8 @@ class NodeStream implements TransportStream {
   end(): void {
     if (this.ended || this.closed) return
     this.ended = true
+    // Short of its Content-Length: only closing the connection tells the client.
+    if (this.remaining > 0) this.slot.close = true
     if (this.started) this.slot.conn.flush()
   }
 
@@ -558,7 +583,11 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
       if (stream !== null && !stream.closed) {
         if (!stream.started) {
           stream.started = true
-          this.#writeHead(slot, slot.close, stream.bodyless ? -1 : stream.chunked ? -2 : -3)
+          this.#writeHead(
+            slot,
+            slot.close,
+            stream.length >= 0 ? stream.length : stream.bodyless ? -1 : stream.chunked ? -2 : -3,
+          )
           for (const part of stream.pending) socket.write(part)
           stream.pending = []
           stream.pendingBytes = 0
@@ -637,8 +666,9 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
   }
 
   /**
-   * Writes a streamed response's head. `framing`: -1 no body (HEAD, 1xx/204/304: for HEAD the
-   * headers a GET would get), -2 chunked, -3 until the connection closes.
+   * Writes a streamed response's head. `framing`: the body's length when known (also for
+   * HEAD), -1 no body (HEAD, 1xx/204/304: for HEAD the headers a GET would get), -2 chunked,
+   * -3 until the connection closes.
    */
   #writeHead(slot: Slot, close: boolean, framing: number): void {
     const { status, headers } = slot
@@ -647,7 +677,8 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
       head += headers[i] + ': ' + headers[i + 1] + '\r\n'
     head += 'Date: ' + httpDate() + '\r\n'
     const chunked = slot.versionMinor === 1 && !isBodylessStatus(status)
-    if (framing === -2 || (framing === -1 && slot.isHead && chunked))
+    if (framing >= 0) head += 'Content-Length: ' + framing + '\r\n'
+    else if (framing === -2 || (framing === -1 && slot.isHead && chunked))
       head += 'Transfer-Encoding: chunked\r\n'
     if (close) head += 'Connection: close\r\n'
     else if (slot.versionMinor === 0) head += 'Connection: keep-alive\r\n'

@@ -89,15 +89,20 @@ export interface ResponseWriter {
   /**
    * Starts a streamed response: the head now (`status`, `headers` as for {@link end}), the
    * body in pieces through the returned {@link TransportStream}. HTTP/1.1 bodies are sent
-   * chunked; an HTTP/1.0 body ends by closing the connection. A `HEAD` request, or a status
-   * without a body (1xx, 204, 304), gets the head alone and a stream that is already over.
-   * Later pipelined responses wait until the stream ends.
+   * chunked; an HTTP/1.0 body ends by closing the connection. With a known `length` (≥ 0) the
+   * head carries `Content-Length` instead and the body is exactly that long: bytes written
+   * past it are dropped (`write` says `dropped`), and a stream that ends short closes the
+   * connection (the client sees a truncated body). A `HEAD` request, or a status without a
+   * body (1xx, 204, 304), gets the head alone (for HEAD, with the `Content-Length` a GET
+   * would get) and a stream that is already over. Later pipelined responses wait until the
+   * stream ends.
    */
   stream(
     status: number,
     headers: readonly string[],
     events: StreamEvents,
     close?: boolean,
+    length?: number,
   ): TransportStream
   /** `true` once the connection has gone (the response can no longer be delivered). */
   readonly closed: boolean

@@ -52,6 +52,8 @@ interface UwsHttpResponse {
   end(body?: string | Uint8Array, closeConnection?: boolean): UwsHttpResponse
   endWithoutBody(reportedContentLength?: number, closeConnection?: boolean): UwsHttpResponse
   write(chunk: string | Uint8Array): boolean
+  tryEnd(chunk: Uint8Array, totalSize: number): [ok: boolean, done: boolean]
+  getWriteOffset(): number
   onWritable(handler: (offset: number) => boolean): UwsHttpResponse
   cork(cb: () => void): UwsHttpResponse
   close(): UwsHttpResponse
@@ -274,23 +276,33 @@ class UwsSocket implements TransportWebSocket {
 }
 
 /**
- * A streamed response body on uWebSockets.js (chunked by uWS itself). What uWS buffers is
- * not visible from JS: `bufferedAmount` counts what was written since a write last met
- * backpressure, until uWS reports the socket writable again.
+ * A streamed response body on uWebSockets.js. Of unknown length it is chunked by uWS itself,
+ * and what uWS buffers is not visible from JS: `bufferedAmount` counts what was written since
+ * a write last met backpressure, until uWS reports the socket writable again. Of a known
+ * length it goes out with `tryEnd` (uWS writes `Content-Length`), which takes only what the
+ * socket takes: the rest waits here, in `#queue`, and is `bufferedAmount`.
  */
 class UwsStream implements TransportStream {
   closed = false
   ended = false
   #buffered = 0
   #watching = false
+  /** Known length: bytes not given to `write` yet, and what uWS has not taken. */
+  #remaining: number
+  readonly #queue: Uint8Array[] = []
+  #queued = 0
 
   constructor(
     readonly writer: UwsResponseWriter,
     readonly events: StreamEvents,
-  ) {}
+    /** The body's length when known, else -1. */
+    readonly length = -1,
+  ) {
+    this.#remaining = length < 0 ? 0 : length
+  }
 
   get bufferedAmount(): number {
-    return this.closed ? 0 : this.#buffered + this.#heldBytes
+    return this.closed ? 0 : this.#buffered + this.#queued + this.#heldBytes
   }
 
   /** Pieces held until the current callback's end (see {@link hold}). */
@@ -316,8 +328,24 @@ class UwsStream implements TransportStream {
 
   write(chunk: Uint8Array | string): SendStatus {
     if (this.ended || this.closed) return 'dropped'
+    let cut = false
+    if (this.length >= 0) {
+      // A known length is exact: what goes past it is dropped.
+      let bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+      if (bytes.byteLength > this.#remaining) {
+        bytes = bytes.subarray(0, this.#remaining)
+        cut = true
+      }
+      this.#remaining -= bytes.byteLength
+      chunk = bytes
+    }
     const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength
-    if (length === 0) return this.#buffered > 0 ? 'buffered' : 'sent'
+    if (length === 0) return cut ? 'dropped' : this.bufferedAmount > 0 ? 'buffered' : 'sent'
+    const status = this.#write(chunk, length)
+    return cut ? 'dropped' : status
+  }
+
+  #write(chunk: Uint8Array | string, length: number): SendStatus {
     const held = this.#held
     if (held !== null) {
       held.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
@@ -332,6 +360,7 @@ class UwsStream implements TransportStream {
   }
 
   #send(chunk: Uint8Array | string, length: number, wasHeld: boolean): SendStatus {
+    if (this.length >= 0) return this.#sendKnown(chunk as Uint8Array, wasHeld)
     const res = this.writer.res
     let ok = false
     res.cork(() => {
@@ -354,12 +383,79 @@ class UwsStream implements TransportStream {
     return 'buffered'
   }
 
+  /** Known length: queue `bytes` and give uWS what the socket takes. */
+  #sendKnown(bytes: Uint8Array, wasHeld: boolean): SendStatus {
+    this.#queue.push(bytes)
+    this.#queued += bytes.byteLength
+    this.#pump()
+    if (this.#queued === 0) {
+      if (wasHeld) this.events.onDrain?.()
+      return 'sent'
+    }
+    return 'buffered'
+  }
+
+  /** Gives uWS queued bytes until the socket is full or the queue is empty. */
+  #pump(): void {
+    const writer = this.writer
+    const res = writer.res
+    while (this.#queue.length > 0 && !this.closed) {
+      const piece = this.#queue[0]!
+      let ok = false
+      let done = false
+      let taken = 0
+      res.cork(() => {
+        const before = res.getWriteOffset()
+        ;[ok, done] = res.tryEnd(piece, this.length)
+        taken = done ? piece.byteLength : res.getWriteOffset() - before
+      })
+      this.#queued -= taken
+      if (taken >= piece.byteLength) this.#queue.shift()
+      else this.#queue[0] = piece.subarray(taken)
+      if (done) {
+        // Every byte was taken: uWS has ended the response.
+        this.#queue.length = 0
+        this.#queued = 0
+        writer.closed = true
+        this.finish(true)
+        writer.transport.settled()
+        return
+      }
+      if (!ok) {
+        if (!this.#watching) {
+          this.#watching = true
+          res.onWritable(() => {
+            if (this.closed) return true
+            const before = this.#queued
+            this.#pump()
+            if (this.#queued === 0 && before > 0 && !this.closed) this.events.onDrain?.()
+            return this.#queued === 0
+          })
+        }
+        return
+      }
+    }
+  }
+
   end(): void {
     if (this.ended || this.closed) return
     this.releaseHeld()
     this.ended = true
     const writer = this.writer
     if (writer.closed) return
+    if (this.length >= 0) {
+      if (this.#remaining > 0) {
+        // Short of its Content-Length: only closing the connection tells the client.
+        this.abort()
+      } else if (this.length === 0) {
+        writer.closed = true
+        writer.res.cork(() => writer.res.end(EMPTY, false))
+        this.finish(true)
+        writer.transport.settled()
+      }
+      // (Otherwise uWS taking the last queued byte ends it: see #pump.)
+      return
+    }
     writer.closed = true
     const res = writer.res
     // Never `end(…, true)` here: after write(), uWebSockets.js 20.30 puts its own
@@ -385,6 +481,8 @@ class UwsStream implements TransportStream {
     this.closed = true
     this.ended = true
     this.#buffered = 0
+    this.#queue.length = 0
+    this.#queued = 0
     const events = this.events
     queueMicrotask(() => events.onClose(complete))
   }
@@ -515,15 +613,33 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
     headers: readonly string[],
     events: StreamEvents,
     close?: boolean,
+    length = -1,
   ): TransportStream {
     if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
     this.ended = true
-    const stream = (this.streamed = new UwsStream(this, events))
+    const known = length >= 0 && !this.isHead && !isBodylessStatus(status) && this.ws === null
+    const stream = (this.streamed = new UwsStream(this, events, known ? length : -1))
     if (this.closed) {
       stream.finish(false)
       return stream
     }
     const res = this.res
+    if (this.isHead && length >= 0 && !isBodylessStatus(status) && this.ws === null) {
+      // The head a GET would get (its Content-Length), without the body.
+      this.closed = true
+      const closing = close === true || this.transport.closing
+      res.cork(() => {
+        res.writeStatus(statusReason(status))
+        for (let i = 0; i + 1 < headers.length; i += 2)
+          res.writeHeader(headers[i] as string, headers[i + 1] as string)
+        // (endWithoutBody(n) on a kept connection waits for n body bytes: see end().)
+        if (closing) res.endWithoutBody(length, true)
+        else res.writeHeader('Content-Length', String(length)).endWithoutBody()
+      })
+      stream.finish(true)
+      this.transport.settled()
+      return stream
+    }
     if (this.isHead && !isBodylessStatus(status) && this.ws === null && close !== true) {
       // The head a GET would get (a chunked body), without the body.
       this.closed = true

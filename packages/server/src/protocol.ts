@@ -80,6 +80,8 @@ export type StreamStartMessage = [
   status: number,
   headers: string[],
   sse: boolean,
+  /** The body's exact length when known (`Content-Length`), else -1. */
+  length: number,
 ]
 /** Worker → IO: an encoded event for every event stream subscribed to `topic`. */
 export type SsePublishMessage = [tag: 'P', topic: string, event: Uint8Array]

@@ -26,6 +26,27 @@ import {
   type UploadedFile,
 } from '@mummy/uploads'
 import { SSE_HEADERS, lastEventId } from '@mummy/sse'
+import fs from 'node:fs'
+import path from 'node:path'
+import {
+  attachment,
+  contentTypeOf,
+  evaluatePreconditions,
+  fileETag,
+  ifRangeHolds,
+  lastModified,
+  parseRange,
+} from './file.js'
+
+/** Bytes read from a file per write. */
+const FILE_CHUNK = 256 * 1024
+/** Unsent bytes above which serving a file waits for the client. */
+const FILE_HIGH_WATER = 1024 * 1024
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code
+  return code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'ELOOP'
+}
 
 /** Headers a handler may pass to {@link Request.respond}. */
 export type HeadersInit =
@@ -147,7 +168,13 @@ export interface ResponseSettings {
  * Where a streamed response starts: status and validated headers. Returns the stream's id
  * (claimed in the shared status table), or 0 when none is free.
  */
-export type StreamSink = (status: number, headers: string[], sse: boolean) => number
+export type StreamSink = (
+  status: number,
+  headers: string[],
+  sse: boolean,
+  /** The body's exact length when known, else -1. */
+  length: number,
+) => number
 
 /** Where an accepted WebSocket upgrade goes: the 101 head and the agreed deflate parameters. */
 export type UpgradeSink = (wsId: number, head: string, deflate: DeflateParams | null) => void
@@ -412,10 +439,13 @@ export class Request {
    * Starts a streamed response: the status and headers now, the body in pieces through the
    * returned {@link ResponseStream} — from this handler, later, or from any other worker (pass
    * `stream.id`). HTTP/1.1 bodies are sent chunked; an HTTP/1.0 body ends by closing the
-   * connection; `HEAD` gets the head alone. Streamed bodies are not compressed. The handler
-   * may return at once: the response stays open until `stream.end()` or the client leaves.
-   * Throws as {@link respond} does, and `ERR_MUMMY_TOO_MANY_STREAMS` when 131,072 responses
-   * are already streaming.
+   * connection; `HEAD` gets the head alone. With `options.length` (the body's exact size,
+   * when known) the head carries `Content-Length` instead (clients show progress; HEAD gets
+   * it too): bytes written past it are dropped, and a stream that ends short closes the
+   * connection. Streamed bodies are not compressed. The handler may return at once: the
+   * response stays open until `stream.end()` or the client leaves. Throws as {@link respond}
+   * does, `ERR_MUMMY_INVALID_OPTION` for a bad length, and `ERR_MUMMY_TOO_MANY_STREAMS` when
+   * 131,072 responses are already streaming.
    *
    * @example
    * ```ts
@@ -424,13 +454,150 @@ export class Request {
    * setTimeout(() => stream.end('last\n'), 1000)
    * ```
    */
-  respondStream(status: number, headers?: HeadersInit): ResponseStream {
+  respondStream(
+    status: number,
+    headers?: HeadersInit,
+    options: { length?: number } = {},
+  ): ResponseStream {
     if (this.#responded)
       throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new MummyError('ERR_MUMMY_INVALID_STATUS', `invalid response status: ${String(status)}`)
     }
-    return new ResponseStream(this.#startStream(status, flattenHeaders(headers), false))
+    const length = options.length ?? -1
+    if (length !== -1 && (!Number.isSafeInteger(length) || length < 0))
+      throw new MummyError(
+        'ERR_MUMMY_INVALID_OPTION',
+        `a stream's length must be an integer >= 0, got ${String(length)}`,
+      )
+    return new ResponseStream(this.#startStream(status, flattenHeaders(headers), false, length))
+  }
+
+  /**
+   * Answers with a file from disk, streamed with bounded memory (the file may be any size),
+   * with what clients and caches expect of a static file server:
+   * - `Content-Length`, `Content-Type` (from the extension unless `options.contentType`),
+   *   `ETag` (strong, from size and modification time), `Last-Modified`, `Accept-Ranges`;
+   * - conditional requests (RFC 9110 §13): `If-None-Match` / `If-Modified-Since` → 304,
+   *   `If-Match` / `If-Unmodified-Since` → 412;
+   * - one byte range (`Range`, honouring `If-Range`) → 206 with `Content-Range`, or 416;
+   *   several ranges get the whole file;
+   * - `options.download`: `Content-Disposition: attachment` (`true`: the file's own name);
+   * - a path that is not a readable regular file → 404.
+   *
+   * Resolves once the body was handed over (or the client left). `options.headers` are
+   * added (say `Cache-Control`). Never pass a client-given path unchecked: the path is used
+   * as is.
+   *
+   * @example
+   * ```ts
+   * router.get('/media/:name', (request) =>
+   *   request.respondFile(path.join(MEDIA, path.basename(request.pathParams.name)), {
+   *     headers: { 'Cache-Control': 'public, max-age=3600' },
+   *   }),
+   * )
+   * ```
+   */
+  async respondFile(
+    file: string,
+    options: { contentType?: string; download?: boolean | string; headers?: HeadersInit } = {},
+  ): Promise<void> {
+    if (this.#responded)
+      throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
+    let fd: number
+    let stat: fs.Stats
+    try {
+      fd = fs.openSync(file, 'r')
+    } catch (error) {
+      if (isMissing(error)) return this.#notFound()
+      throw error
+    }
+    try {
+      stat = fs.fstatSync(fd)
+      if (!stat.isFile()) return this.#notFound()
+      const facts = { size: stat.size, mtimeMs: stat.mtimeMs }
+      const header = (name: string): string | undefined => this.headers.get(name)
+      const validators: [string, string][] = [
+        ['ETag', fileETag(facts)],
+        ['Last-Modified', lastModified(facts)],
+      ]
+      const extra = flattenHeaders(options.headers)
+      const pairs = (list: string[]): [string, string][] => {
+        const out: [string, string][] = []
+        for (let i = 0; i + 1 < list.length; i += 2) out.push([list[i]!, list[i + 1]!])
+        return out
+      }
+      const get = this.method === 'GET' || this.method === 'HEAD'
+      const precondition = get ? evaluatePreconditions(header, facts) : 'ok'
+      if (precondition !== 'ok') {
+        this.respond(precondition, [...validators, ...pairs(extra)])
+        return
+      }
+      const defaults: [string, string][] = [
+        ['Content-Type', options.contentType ?? contentTypeOf(file)],
+        ['Accept-Ranges', 'bytes'],
+        ...validators,
+      ]
+      if (options.download !== undefined && options.download !== false)
+        defaults.push([
+          'Content-Disposition',
+          attachment(options.download === true ? path.basename(file) : options.download),
+        ])
+      // The caller's headers replace defaults of the same name.
+      const given = pairs(extra)
+      const names = new Set(given.map(([name]) => asciiLower(name)))
+      const head = [...defaults.filter(([name]) => !names.has(asciiLower(name))), ...given]
+      let start = 0
+      let end = stat.size - 1
+      let status = 200
+      if (this.method === 'GET' && ifRangeHolds(header('if-range'), facts)) {
+        const range = parseRange(header('range'), stat.size)
+        if (range.kind === 'unsatisfiable') {
+          this.respond(
+            416,
+            [
+              ['Content-Range', `bytes */${stat.size}`],
+              ['Content-Type', 'text/plain; charset=utf-8'],
+            ],
+            'range not satisfiable\n',
+          )
+          return
+        }
+        if (range.kind === 'partial') {
+          status = 206
+          start = range.start
+          end = range.end
+          head.push(['Content-Range', `bytes ${start}-${end}/${stat.size}`])
+        }
+      }
+      const length = end - start + 1
+      const stream = this.respondStream(status, head, { length })
+      if (this.method === 'HEAD' || length === 0) {
+        stream.end()
+        return
+      }
+      const chunk = Buffer.allocUnsafe(Math.min(FILE_CHUNK, length))
+      let position = start
+      while (position <= end) {
+        const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, end - position + 1), position)
+        // Shorter than it was: the stream ends short, and the connection is closed.
+        if (n === 0) break
+        position += n
+        // (write copies: the chunk is reused.)
+        const sent = stream.write(n === chunk.length ? chunk : chunk.subarray(0, n))
+        if (sent === 'dropped') return
+        if (sent === 'buffered' && stream.bufferedAmount > FILE_HIGH_WATER) {
+          if (!(await stream.drained(FILE_CHUNK))) return
+        }
+      }
+      stream.end()
+    } finally {
+      fs.closeSync(fd)
+    }
+  }
+
+  #notFound(): void {
+    this.respond(404, { 'Content-Type': 'text/plain; charset=utf-8' }, 'Not Found\n')
   }
 
   /**
@@ -465,10 +632,10 @@ export class Request {
     return stream
   }
 
-  #startStream(status: number, flat: string[], sse: boolean): number {
+  #startStream(status: number, flat: string[], sse: boolean, length = -1): number {
     if (this.#responded)
       throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
-    const id = this.#stream(status, flat, sse)
+    const id = this.#stream(status, flat, sse, length)
     if (id === 0) {
       throw new MummyError(
         'ERR_MUMMY_TOO_MANY_STREAMS',

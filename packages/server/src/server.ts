@@ -499,14 +499,14 @@ export class Server {
       },
       sink: (status, headers, body) => {
         if (wsId !== 0 && this.#sockets.get(wsId)?.conn === null) this.#forgetSocket(wsId)
-        if (!res.closed) res.end(status, headers, body)
+        if (!res.closed && !res.ended) res.end(status, headers, body)
       },
       upgrade: (id, head, deflate) => this.#acceptUpgrade(id, head, deflate),
-      stream: (status, headers, sse) => {
+      stream: (status, headers, sse, length) => {
         const id = this.#table.claim()
         if (id !== 0) {
           if (wsId !== 0 && this.#sockets.get(wsId)?.conn === null) this.#forgetSocket(wsId)
-          this.#openStream(res, id, status, headers, sse)
+          this.#openStream(res, id, status, headers, sse, length)
         }
         return id
       },
@@ -536,7 +536,8 @@ export class Server {
         if (res === undefined) return
         this.#pending.delete(jobId)
         this.#refuseUpgrade(jobId)
-        if (!res.closed) res.end(message[1], message[2], message[3])
+        // (A body sink may have answered meanwhile, say a disk error after the body ended.)
+        if (!res.closed && !res.ended) res.end(message[1], message[2], message[3])
         return
       }
       case 'u':
@@ -551,7 +552,7 @@ export class Server {
         const res = this.#pending.get(jobId)
         this.#pending.delete(jobId)
         this.#refuseUpgrade(jobId)
-        this.#openStream(res, message[1], message[2], message[3], message[4])
+        this.#openStream(res, message[1], message[2], message[3], message[4], message[5])
         return
       }
       case 'w':
@@ -585,6 +586,7 @@ export class Server {
     status: number,
     headers: string[],
     sse: boolean,
+    length: number,
   ): void {
     if (res === undefined || res.closed || res.ended) {
       this.#table.release(id)
@@ -592,14 +594,20 @@ export class Server {
       if (sse) this.#sseClosed(id)
       return
     }
-    const stream = res.stream(status, headers, {
-      onDrain: () => this.#table.setBuffered(id, 0),
-      onClose: () => {
-        this.#streams.delete(id)
-        this.#table.release(id)
-        if (sse) this.#sseClosed(id)
+    const stream = res.stream(
+      status,
+      headers,
+      {
+        onDrain: () => this.#table.setBuffered(id, 0),
+        onClose: () => {
+          this.#streams.delete(id)
+          this.#table.release(id)
+          if (sse) this.#sseClosed(id)
+        },
       },
-    })
+      false,
+      length,
+    )
     if (!stream.closed) {
       this.#streams.set(id, stream)
       if (sse) this.#sse.set(id, { stream, topics: new Set(), lastWrite: Date.now() })

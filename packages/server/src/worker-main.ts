@@ -171,10 +171,10 @@ runWorker((payload: unknown, ctx: JobContext) => {
       ctx.post(['u', wsId, head, deflate])
       ctx.flush()
     },
-    stream: (status, headers, sse) => {
+    stream: (status, headers, sse, length) => {
       const id = table.claim()
       if (id !== 0) {
-        ctx.post(['h', id, status, headers, sse])
+        ctx.post(['h', id, status, headers, sse, length])
         ctx.flush()
         // Answered: writing the stream may go on for as long as it likes (handlerTimeout is
         // for handlers that never answer).

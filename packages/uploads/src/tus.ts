@@ -296,11 +296,13 @@ export class TusSink implements BodySink {
     // stream that was ended emits no 'drain'.)
     this.#resume()
     const out = this.#out!
-    out.end(() => {
-      this.#release()
-      if (this.#failed) return
+    // On 'close' (after #release): every byte is on disk, or the file failed (then 'error'
+    // came first and answered 500).
+    out.once('close', () => {
+      if (this.#failed || out.errored !== null) return
       this.#resolve({ id: this.#id, offset: this.#offset, length: this.#length })
     })
+    out.end()
   }
 
   #release(): void {
