@@ -170,6 +170,23 @@ describe.each(TRANSPORTS)('respondFile (%s transport)', (transport) => {
     expect((await ask(empty, { Range: 'bytes=0-' })).status).toBe(416)
   })
 
+  it('keeps under a small maxBackpressure (a write over it would close the connection)', async () => {
+    const small = createServer({
+      transport,
+      app: APP,
+      workers: 1,
+      logHandler: () => {},
+      maxBackpressure: 64 * 1024,
+    })
+    await small.listen(0, '127.0.0.1')
+    try {
+      const res = await fetch(`http://127.0.0.1:${small.port}${target(file)}`)
+      expect(sha(Buffer.from(await res.arrayBuffer()))).toBe(sha(data))
+    } finally {
+      await small.close()
+    }
+  })
+
   it('a client that stops reading a 96 MiB file holds the worker back, not the memory; then gets it whole', async () => {
     const big = path.join(work, 'big.bin')
     const chunk = randomBytes(1024 * 1024)

@@ -15,7 +15,7 @@ import {
   type DeflateOptions,
   type DeflateParams,
 } from '@mummy/websocket'
-import { WebSocket } from './websocket.js'
+import { WebSocket, currentChannel } from './websocket.js'
 import { ResponseStream } from './stream.js'
 import { SseStream } from './sse.js'
 import {
@@ -576,7 +576,12 @@ export class Request {
         stream.end()
         return
       }
-      const chunk = Buffer.allocUnsafe(Math.min(FILE_CHUNK, length))
+      // Well under maxBackpressure (over it, a write closes the connection): pieces of at
+      // most a quarter of it, and a wait once half of it is unsent.
+      const limit = currentChannel().maxBackpressure
+      const piece = Math.max(1024, Math.min(FILE_CHUNK, Math.floor(limit / 4)))
+      const highWater = Math.min(FILE_HIGH_WATER, Math.floor(limit / 2))
+      const chunk = Buffer.allocUnsafe(Math.min(piece, length))
       let position = start
       while (position <= end) {
         const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, end - position + 1), position)
@@ -586,8 +591,8 @@ export class Request {
         // (write copies: the chunk is reused.)
         const sent = stream.write(n === chunk.length ? chunk : chunk.subarray(0, n))
         if (sent === 'dropped') return
-        if (sent === 'buffered' && stream.bufferedAmount > FILE_HIGH_WATER) {
-          if (!(await stream.drained(FILE_CHUNK))) return
+        if (sent === 'buffered' && stream.bufferedAmount > highWater) {
+          if (!(await stream.drained(piece))) return
         }
       }
       stream.end()
