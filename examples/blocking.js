@@ -11,7 +11,8 @@ function busyWait(ms) {
 
 const router = new Router()
 router.get('/slow', (request) => {
-  busyWait(200)
+  // 200 ms, or ?ms=… (at most 5 s)
+  busyWait(Math.min(5000, Number(request.query.get('ms') ?? 200) || 200))
   request.respond(200, { 'Content-Type': 'text/plain' }, 'slow done\n')
 })
 router.get('/fast', (request) => request.respond(200, { 'Content-Type': 'text/plain' }, 'fast\n'))

@@ -2,7 +2,7 @@
 // Run: node apps/chat/server.js (PORT, CHAT_DB, WORKERS, TRANSPORT=uws), then open http://localhost:8080 in two tabs.
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { createServer } from '@mummy/server'
+import { consoleLogHandler, createServer } from '@mummy/server'
 import { filesPath, openDatabase } from './db.js'
 import { MAX_FILE } from './protocol.js'
 
@@ -18,6 +18,7 @@ const server = createServer({
   workers: Number(process.env.WORKERS ?? 4),
   maxMessageLen: 8 * 1024,
   transport: process.env.TRANSPORT === 'uws' ? 'uws' : 'node',
+  logHandler: consoleLogHandler(process.env.LOG_LEVEL ?? 'info'),
   // Shared files: tus uploads land in files/.incoming/tus until complete (unfinished ones are
   // removed after a day), then the handler moves them to files/.
   uploads: { dir: path.join(filesPath(), '.incoming'), tus: { maxSize: MAX_FILE } },

@@ -36,7 +36,7 @@ function tempDatabase() {
 async function startChat(db, port, transport = 'node') {
   const server = await startProcess(SERVER, {
     port,
-    env: { CHAT_DB: db, WORKERS: '4', TRANSPORT: transport },
+    env: { CHAT_DB: db, WORKERS: '4', TRANSPORT: transport, LOG_LEVEL: 'debug' },
   })
   servers.push(server)
   return server
@@ -140,7 +140,7 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
   it('a visitor shares a file from the page (a tus upload in 8 MiB chunks); the room gets a download link to the same bytes', async () => {
     const db = tempDatabase()
     const port = await freePort()
-    await startChat(db, port, transport)
+    const server = await startChat(db, port, transport)
     const base = `http://127.0.0.1:${port}/`
     const alice = await openPage(base)
     const bob = await openPage(base)
@@ -169,7 +169,12 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
     const rest = await fetch(new URL(href, base), { headers: { Range: 'bytes=1000000-' } })
     expect(rest.status).toBe(206)
     expect(Buffer.from(await rest.arrayBuffer()).equals(bytes.subarray(1000000))).toBe(true)
-    const got = Buffer.from(await download.arrayBuffer())
+    const got = Buffer.from(
+      await download.arrayBuffer().catch((error) => {
+        // (What the server said about it, if anything.)
+        throw new Error(`download failed: ${error}\nserver:\n${server.output().slice(-3000)}`)
+      }),
+    )
     expect(got.length).toBe(bytes.length)
     expect(createHash('sha256').update(got).digest('hex')).toBe(
       createHash('sha256').update(bytes).digest('hex'),

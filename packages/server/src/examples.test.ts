@@ -126,11 +126,12 @@ describe('examples', () => {
     expect(echoed.headers).toContainEqual(['x-demo', '1'])
   })
 
-  it('blocking.js: /fast answers while /slow burns 200 ms of CPU', async () => {
+  it('blocking.js: /fast answers while /slow burns CPU on three workers', async () => {
     const { port } = await startExample('blocking.js')
+    // (1.5 s rather than the default 200 ms: a loaded CI machine may take a while to run curl.)
     const slow = Promise.all(
       Array.from({ length: 3 }, () =>
-        curl([`http://127.0.0.1:${port}/slow`]).then(() => Date.now()),
+        curl([`http://127.0.0.1:${port}/slow?ms=1500`]).then(() => Date.now()),
       ),
     )
     await sleep(30)

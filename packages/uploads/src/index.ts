@@ -32,6 +32,7 @@ import {
   multipartBoundary,
   parseContentDisposition,
 } from '@mummy/parser'
+import { ReadGate } from './gate.js'
 import { TusSink, resolveTus, type TusOptions, type TusSettings } from './tus.js'
 
 export {
@@ -182,7 +183,7 @@ export class UploadSink implements BodySink {
   readonly done: Promise<UploadResult | null>
   readonly #settings: UploadSettings
   readonly #response: ResponseWriter
-  readonly #control: BodyControl
+  readonly #gate: ReadGate
   readonly #parser: MultipartParser
   readonly #files: UploadedFile[] = []
   readonly #fields: [string, string][] = []
@@ -191,7 +192,6 @@ export class UploadSink implements BodySink {
   readonly #writing = new Set<Promise<void>>()
   #resolve!: (result: UploadResult | null) => void
   #failed = false
-  #paused = false
   #fieldsSize = 0
   /** The part being read. */
   #part:
@@ -215,7 +215,7 @@ export class UploadSink implements BodySink {
   ) {
     this.#settings = settings
     this.#response = response
-    this.#control = control
+    this.#gate = new ReadGate(control)
     this.done = new Promise((resolve) => (this.#resolve = resolve))
     this.#parser = new MultipartParser(
       boundary,
@@ -284,12 +284,8 @@ export class UploadSink implements BodySink {
       this.#fail(error)
       return
     }
-    // The body is complete: reading goes on (a next request) while the files flush. (An
-    // ended file stream emits no 'drain' to resume it.)
-    if (this.#paused) {
-      this.#paused = false
-      this.#control.resume()
-    }
+    // The body is complete: reading goes on (a next request) while the files flush.
+    this.#gate.resume()
     void Promise.all(this.#writing).then(() => {
       if (!this.#failed) this.#resolve({ files: this.#files, fields: this.#fields })
     })
@@ -313,15 +309,7 @@ export class UploadSink implements BodySink {
     if (part.size > this.#settings.maxFileSize)
       throw tooLarge(`an uploaded file exceeds ${this.#settings.maxFileSize} bytes`)
     // The chunk is a view of the connection's buffer: the file gets its own copy.
-    if (!part.out.write(Buffer.from(chunk)) && !this.#paused) {
-      this.#paused = true
-      this.#control.pause()
-      part.out.once('drain', () => {
-        if (!this.#paused) return
-        this.#paused = false
-        this.#control.resume()
-      })
-    }
+    this.#gate.write(part.out, Buffer.from(chunk))
   }
 
   #fail(error: unknown): void {
@@ -337,10 +325,7 @@ export class UploadSink implements BodySink {
       const text = status === 500 ? 'the upload could not be stored' : (error as Error).message
       res.end(status, TEXT_PLAIN, `${text}\n`, true)
     }
-    if (this.#paused) {
-      this.#paused = false
-      this.#control.resume()
-    }
+    this.#gate.resume()
     const part = this.#part
     if (part !== null && part.kind === 'file') part.out.destroy()
     void Promise.all(this.#writing).then(() => removeFiles(this.#paths))
@@ -359,13 +344,12 @@ export class RawUploadSink implements BodySink {
   #resolve!: (result: UploadResult | null) => void
   readonly #settings: UploadSettings
   readonly #response: ResponseWriter
-  readonly #control: BodyControl
+  readonly #gate: ReadGate
   readonly #out: fs.WriteStream
   readonly #file: Omit<UploadedFile, 'size'>
   readonly #closed: Promise<void>
   #size = 0
   #failed = false
-  #paused = false
 
   constructor(
     file: { filename: string; contentType: string },
@@ -375,7 +359,7 @@ export class RawUploadSink implements BodySink {
   ) {
     this.#settings = settings
     this.#response = response
-    this.#control = control
+    this.#gate = new ReadGate(control)
     this.done = new Promise((resolve) => (this.#resolve = resolve))
     const where = path.join(settings.dir, randomUUID())
     this.#file = { field: '', filename: file.filename, contentType: file.contentType, path: where }
@@ -392,17 +376,13 @@ export class RawUploadSink implements BodySink {
       return
     }
     // The chunk is a view of the connection's buffer: the file gets its own copy.
-    if (!this.#out.write(Buffer.from(chunk)) && !this.#paused) {
-      this.#paused = true
-      this.#control.pause()
-      this.#out.once('drain', () => this.#resume())
-    }
+    this.#gate.write(this.#out, Buffer.from(chunk))
   }
 
   end(): void {
     if (this.#failed) return
     // The body is complete: reading goes on (a next request) while the file flushes.
-    this.#resume()
+    this.#gate.resume()
     this.#out.end()
     void this.#closed.then(() => {
       if (!this.#failed) this.#resolve({ files: [{ ...this.#file, size: this.#size }], fields: [] })
@@ -411,12 +391,6 @@ export class RawUploadSink implements BodySink {
 
   abort(): void {
     this.#fail(null)
-  }
-
-  #resume(): void {
-    if (!this.#paused) return
-    this.#paused = false
-    this.#control.resume()
   }
 
   #fail(error: unknown): void {
@@ -428,7 +402,7 @@ export class RawUploadSink implements BodySink {
       const text = status === 500 ? 'the upload could not be stored' : (error as Error).message
       res.end(status, TEXT_PLAIN, `${text}\n`, true)
     }
-    this.#resume()
+    this.#gate.resume()
     this.#out.destroy()
     void this.#closed.then(() => removeFiles([this.#file.path]))
     this.#resolve(null)

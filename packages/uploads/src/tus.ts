@@ -17,6 +17,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { MummyError } from '@mummy/errors'
 import type { BodyControl, BodySink, ResponseWriter } from '@mummy/io-loop'
+import { ReadGate } from './gate.js'
 
 /** The protocol version spoken. */
 export const TUS_VERSION = '1.0.0'
@@ -188,7 +189,7 @@ export class TusSink implements BodySink {
   readonly #id: string
   readonly #settings: TusSettings
   readonly #response: ResponseWriter
-  readonly #control: BodyControl
+  readonly #gate: ReadGate
   /** Chunks that arrived while the upload was being looked up. */
   #queued: Buffer[] | null = []
   #out: fs.WriteStream | null = null
@@ -196,7 +197,6 @@ export class TusSink implements BodySink {
   #length = 0
   #ended = false
   #failed = false
-  #paused = false
   #locked = false
 
   constructor(
@@ -212,8 +212,9 @@ export class TusSink implements BodySink {
     this.#offset = upload.offset
     this.#settings = settings
     this.#response = response
-    this.#control = control
-    this.#pause()
+    this.#gate = new ReadGate(control)
+    // Nothing is written until the upload was looked up.
+    this.#gate.pause()
     void this.#open(upload.base, upload.contentLength)
   }
 
@@ -254,7 +255,7 @@ export class TusSink implements BodySink {
     this.#queued = null
     for (const chunk of queued) this.#append(chunk)
     if (this.#ended) this.#finish()
-    this.#resume()
+    this.#gate.resume()
   }
 
   write(chunk: Buffer): void {
@@ -285,16 +286,13 @@ export class TusSink implements BodySink {
       return
     }
     this.#offset += chunk.length
-    if (!this.#out!.write(chunk) && !this.#paused) {
-      this.#pause()
-      this.#out!.once('drain', () => this.#resume())
-    }
+    this.#gate.write(this.#out!, chunk)
   }
 
   #finish(): void {
     // The body is complete: reading goes on (a next request), whatever the disk does. (A
     // stream that was ended emits no 'drain'.)
-    this.#resume()
+    this.#gate.resume()
     const out = this.#out!
     // On 'close' (after #release): every byte is on disk, or the file failed (then 'error'
     // came first and answered 500).
@@ -311,21 +309,9 @@ export class TusSink implements BodySink {
     writing.delete(this.#id)
   }
 
-  #pause(): void {
-    if (this.#paused) return
-    this.#paused = true
-    this.#control.pause()
-  }
-
-  #resume(): void {
-    if (!this.#paused) return
-    this.#paused = false
-    this.#control.resume()
-  }
-
   /** Closes the file (keeping what was written) and lets go of the upload. */
   #close(): void {
-    this.#resume()
+    this.#gate.resume()
     const out = this.#out
     if (out === null) return
     // Flushed and closed (then released, on 'close'); an errored file is only closed.
