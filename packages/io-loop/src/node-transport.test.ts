@@ -1,13 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
-import {
-  exchange,
-  get,
-  pushBody,
-  rawExchange,
-  readResponses,
-  sleep,
-  waitFor,
-} from '@mummy/test-kit'
+import { exchange, get, rawExchange, readResponses, sleep, waitFor } from '@mummy/test-kit'
 import net from 'node:net'
 import { NodeTransport } from './node-transport.js'
 import type {
