@@ -10,6 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { gzipSync } from 'node:zlib'
 
 const run = promisify(execFile)
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url))
@@ -230,6 +231,58 @@ describe('examples', () => {
       expect(readFileSync(path.join(dir, reply.saved[0]!.name), 'utf8')).toBe('x'.repeat(100_000))
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('static.js: a file with validators and ranges, a 304 on revalidation, the .gz for gzip, nothing outside its folder', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mummy-example-static-'))
+    try {
+      writeFileSync(path.join(dir, 'hello.txt'), 'hello, static world\n')
+      writeFileSync(path.join(dir, 'app.js'), 'console.log(1)\n'.repeat(100))
+      writeFileSync(path.join(dir, 'app.js.gz'), gzipSync('console.log(1)\n'.repeat(100)))
+      writeFileSync(path.join(os.tmpdir(), 'mummy-outside.txt'), 'secret')
+      const { port } = await startExample('static.js', { STATIC_DIR: dir })
+      const base = `http://127.0.0.1:${port}/static`
+      const head = await curl(['-i', `${base}/hello.txt`])
+      expect(head).toMatch(/^HTTP\/1\.1 200 /)
+      expect(head).toMatch(/^content-length: 20\r$/im)
+      expect(head).toMatch(/^content-type: text\/plain; charset=utf-8\r$/im)
+      const etag = /^etag: (\S+)\r$/im.exec(head)![1]!
+      expect(
+        await curl([
+          '-s',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '-H',
+          `If-None-Match: ${etag}`,
+          `${base}/hello.txt`,
+        ]),
+      ).toBe('304')
+      expect(await curl(['-r', '0-4', `${base}/hello.txt`])).toBe('hello')
+      const zipped = await curl(['-i', '--compressed', `${base}/app.js`])
+      expect(zipped).toMatch(/^content-encoding: gzip\r$/im)
+      expect(zipped.endsWith('console.log(1)\n'.repeat(100))).toBe(true)
+      for (const sneaky of [
+        '/../mummy-outside.txt',
+        '/%2e%2e/mummy-outside.txt',
+        '/..%2fmummy-outside.txt',
+      ])
+        expect(
+          await curl([
+            '-s',
+            '--path-as-is',
+            '-o',
+            '/dev/null',
+            '-w',
+            '%{http_code}',
+            `${base}${sneaky}`,
+          ]),
+        ).toBe('404')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+      rmSync(path.join(os.tmpdir(), 'mummy-outside.txt'), { force: true })
     }
   })
 

@@ -76,6 +76,13 @@ describe('fileETag', () => {
     expect(fileETag({ size: 0, mtimeMs: MTIME })).not.toBe(ETAG)
   })
 
+  it('names the content coding of a precompressed representation: another tag, still valid', () => {
+    const gz = fileETag({ ...FACTS, coding: 'gzip' })
+    expect(gz).toBe(`${ETAG.slice(0, -1)}-gzip"`)
+    expect(parseETagList(gz)).toEqual([gz])
+    expect(weakMatch(gz, ETAG)).toBe(false)
+  })
+
   it('ignores fractions of a millisecond', () => {
     expect(fileETag({ size: 1234, mtimeMs: MTIME + 0.25 })).toBe(ETAG)
   })

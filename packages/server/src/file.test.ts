@@ -8,6 +8,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { exchange, get, readResponses, sleep, waitFor } from '@mummy/test-kit'
 import { createServer, type Server } from './index.js'
@@ -157,6 +158,63 @@ describe.each(TRANSPORTS)('respondFile (%s transport)', (transport) => {
     )
     const plain = await ask(named, {}, 'GET', 'download=report.pdf')
     expect(plain.headers.get('content-disposition')).toBe('attachment; filename="report.pdf"')
+  })
+
+  it('precompressed: the .gz beside the file for a client that takes gzip, with its own ETag; Vary either way', async () => {
+    const css = path.join(work, 'site.css')
+    const text = 'body { color: red }\n'.repeat(500)
+    fs.writeFileSync(css, text)
+    fs.writeFileSync(`${css}.gz`, gzipSync(text))
+    const zipped = await ask(css, { 'Accept-Encoding': 'gzip, br' }, 'GET', 'precompressed')
+    // (fetch decodes gzip itself: the body is the text again.)
+    expect(zipped.body.toString()).toBe(text)
+    expect(zipped.headers.get('content-encoding')).toBe('gzip')
+    expect(zipped.headers.get('content-type')).toBe('text/css; charset=utf-8')
+    expect(zipped.headers.get('vary')).toBe('Accept-Encoding')
+    expect(zipped.headers.get('etag')).toMatch(/-gzip"$/)
+    const plain = await ask(css, { 'Accept-Encoding': 'identity' }, 'GET', 'precompressed')
+    expect(plain.body.toString()).toBe(text)
+    expect(plain.headers.get('content-encoding')).toBeNull()
+    expect(plain.headers.get('content-length')).toBe(String(text.length))
+    expect(plain.headers.get('vary')).toBe('Accept-Encoding')
+    // Two representations, two tags: one does not validate the other.
+    expect(
+      (
+        await ask(
+          css,
+          { 'Accept-Encoding': 'gzip', 'If-None-Match': plain.headers.get('etag')! },
+          'GET',
+          'precompressed',
+        )
+      ).status,
+    ).toBe(200)
+    expect(
+      (
+        await ask(
+          css,
+          { 'Accept-Encoding': 'gzip', 'If-None-Match': zipped.headers.get('etag')! },
+          'GET',
+          'precompressed',
+        )
+      ).status,
+    ).toBe(304)
+    // The exact bytes on the wire are the .gz file's (a range of them, too).
+    const { responses } = await exchange(
+      port,
+      `GET ${target(css, 'precompressed')} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nRange: bytes=0-9\r\n\r\n`,
+      { responses: 1, timeout: 2000 },
+    )
+    expect(responses[0]!.status).toBe(206)
+    expect(responses[0]!.body.equals(fs.readFileSync(`${css}.gz`).subarray(0, 10))).toBe(true)
+    // Without the option, or without a .gz, the file as it is.
+    expect(
+      (await ask(css, { 'Accept-Encoding': 'gzip' })).headers.get('content-encoding'),
+    ).toBeNull()
+    expect(
+      (await ask(file, { 'Accept-Encoding': 'gzip' }, 'GET', 'precompressed')).headers.get(
+        'content-encoding',
+      ),
+    ).toBeNull()
   })
 
   it('404 for a missing file or a directory; an empty file is a 200 with length 0', async () => {

@@ -9,11 +9,17 @@ export interface FileFacts {
   readonly size: number
   /** Modification time, ms since the epoch. */
   readonly mtimeMs: number
+  /** A content coding the bytes are in (`gzip` for a precompressed file), if any. */
+  readonly coding?: string
 }
 
-/** The strong entity tag of a file version: its size and modification time (like nginx). */
+/**
+ * The strong entity tag of a file version: its size and modification time (like nginx), and
+ * its content coding if it has one (a representation of its own).
+ */
 export function fileETag(facts: FileFacts): string {
-  return `"${Math.floor(facts.mtimeMs).toString(16)}-${facts.size.toString(16)}"`
+  const coding = facts.coding === undefined ? '' : `-${facts.coding}`
+  return `"${Math.floor(facts.mtimeMs).toString(16)}-${facts.size.toString(16)}${coding}"`
 }
 
 /** `Last-Modified` (IMF-fixdate; HTTP dates have whole seconds). */

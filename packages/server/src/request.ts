@@ -483,6 +483,9 @@ export class Request {
    * - one byte range (`Range`, honouring `If-Range`) → 206 with `Content-Range`, or 416;
    *   several ranges get the whole file;
    * - `options.download`: `Content-Disposition: attachment` (`true`: the file's own name);
+   * - `options.precompressed`: when the client accepts gzip and `<path>.gz` exists, that file
+   *   is sent instead, with `Content-Encoding: gzip` (and `Vary: Accept-Encoding`, its own
+   *   `ETag`); streamed bodies are otherwise never compressed;
    * - a path that is not a readable regular file → 404.
    *
    * Resolves once the body was handed over (or the client left). `options.headers` are
@@ -500,7 +503,12 @@ export class Request {
    */
   async respondFile(
     file: string,
-    options: { contentType?: string; download?: boolean | string; headers?: HeadersInit } = {},
+    options: {
+      contentType?: string
+      download?: boolean | string
+      headers?: HeadersInit
+      precompressed?: boolean
+    } = {},
   ): Promise<void> {
     if (this.#responded)
       throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'this request was already responded to')
@@ -512,15 +520,40 @@ export class Request {
       if (isMissing(error)) return this.#notFound()
       throw error
     }
+    let coding: 'gzip' | undefined
+    if (options.precompressed === true) {
+      const original = fd
+      try {
+        if (
+          fs.fstatSync(original).isFile() &&
+          negotiateEncoding(this.headers.get('accept-encoding'), ['gzip']) === 'gzip'
+        ) {
+          // The gzip file beside it, if there is one, stands in for it.
+          const gz = fs.openSync(`${file}.gz`, 'r')
+          if (fs.fstatSync(gz).isFile()) {
+            fd = gz
+            coding = 'gzip'
+            fs.closeSync(original)
+          } else fs.closeSync(gz)
+        }
+      } catch (error) {
+        if (!isMissing(error)) {
+          fs.closeSync(original)
+          throw error
+        }
+      }
+    }
     try {
       stat = fs.fstatSync(fd)
       if (!stat.isFile()) return this.#notFound()
-      const facts = { size: stat.size, mtimeMs: stat.mtimeMs }
+      const facts = { size: stat.size, mtimeMs: stat.mtimeMs, ...(coding && { coding }) }
       const header = (name: string): string | undefined => this.headers.get(name)
       const validators: [string, string][] = [
         ['ETag', fileETag(facts)],
         ['Last-Modified', lastModified(facts)],
       ]
+      // Which file answers depends on Accept-Encoding: caches must know.
+      if (options.precompressed === true) validators.push(['Vary', 'Accept-Encoding'])
       const extra = flattenHeaders(options.headers)
       const pairs = (list: string[]): [string, string][] => {
         const out: [string, string][] = []
@@ -538,6 +571,7 @@ export class Request {
         ['Accept-Ranges', 'bytes'],
         ...validators,
       ]
+      if (coding !== undefined) defaults.push(['Content-Encoding', coding])
       if (options.download !== undefined && options.download !== false)
         defaults.push([
           'Content-Disposition',
