@@ -247,7 +247,7 @@ export class TusSink implements BodySink {
       start: this.#offset,
       highWaterMark: HIGH_WATER,
     })
-    out.once('error', () => this.#fail(500, 'the upload could not be stored'))
+    out.once('error', () => this.#refuse(500, 'the upload could not be stored'))
     // However the file ends (finished, failed, destroyed), the upload is free again.
     out.once('close', () => this.#release())
     this.#out = out
@@ -282,7 +282,7 @@ export class TusSink implements BodySink {
   #append(chunk: Buffer): void {
     if (this.#failed) return
     if (this.#offset + chunk.length > this.#length) {
-      this.#fail(413, `the body goes past Upload-Length (${this.#length})`)
+      this.#refuse(413, `the body goes past Upload-Length (${this.#length})`)
       return
     }
     this.#offset += chunk.length
@@ -325,10 +325,6 @@ export class TusSink implements BodySink {
     answerNow(this.#response, status, message, extra)
     this.#close()
     this.#resolve(null)
-  }
-
-  #fail(status: number, message: string): void {
-    this.#refuse(status, message)
   }
 }
 
