@@ -43,6 +43,27 @@ const FILE_CHUNK = 256 * 1024
 /** Unsent bytes above which serving a file waits for the client. */
 const FILE_HIGH_WATER = 1024 * 1024
 
+/**
+ * Flat headers `base` with `over` on top: a name in `over` replaces every header of that name
+ * in `base`. Both are flat and validated ({@link flattenHeaders}).
+ */
+function overlay(base: string[], over: string[]): string[] {
+  if (over.length === 0) return base
+  const names = new Set<string>()
+  for (let i = 0; i < over.length; i += 2) names.add(asciiLower(over[i]!))
+  const out: string[] = []
+  for (let i = 0; i + 1 < base.length; i += 2)
+    if (!names.has(asciiLower(base[i]!))) out.push(base[i]!, base[i + 1]!)
+  return out.concat(over)
+}
+
+/** Flat headers as `[name, value]` pairs (a {@link HeadersInit}). */
+function pairsOf(flat: string[]): [string, string][] {
+  const out: [string, string][] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!])
+  return out
+}
+
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code
   return code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'ELOOP'
@@ -353,24 +374,9 @@ export class Request {
       this.#tusPatch,
       settings,
     )
-    const init = options.headers
-    if (init === undefined) this.respond(answer.status, answer.headers, answer.body)
-    else {
-      // The protocol's headers win over the caller's.
-      const own = new Set(Object.keys(answer.headers).map(asciiLower))
-      const merged: [string, string][] = []
-      const add = (name: string, value: string | number): void => {
-        if (!own.has(asciiLower(name))) merged.push([name, String(value)])
-      }
-      if (init instanceof Headers || Symbol.iterator in init)
-        for (const [name, value] of init as Iterable<readonly [string, string]>) add(name, value)
-      else
-        for (const [name, value] of Object.entries(init))
-          if (typeof value === 'object') for (const one of value) add(name, one)
-          else add(name, value)
-      for (const name in answer.headers) merged.push([name, answer.headers[name] as string])
-      this.respond(answer.status, merged, answer.body)
-    }
+    // The protocol's headers win over the caller's.
+    const headers = overlay(flattenHeaders(options.headers), flattenHeaders(answer.headers))
+    this.respond(answer.status, pairsOf(headers), answer.body)
     return answer.upload
   }
 
@@ -554,16 +560,12 @@ export class Request {
       ]
       // Which file answers depends on Accept-Encoding: caches must know.
       if (options.precompressed === true) validators.push(['Vary', 'Accept-Encoding'])
+      // The caller's headers replace defaults of the same name.
       const extra = flattenHeaders(options.headers)
-      const pairs = (list: string[]): [string, string][] => {
-        const out: [string, string][] = []
-        for (let i = 0; i + 1 < list.length; i += 2) out.push([list[i]!, list[i + 1]!])
-        return out
-      }
       const get = this.method === 'GET' || this.method === 'HEAD'
       const precondition = get ? evaluatePreconditions(header, facts) : 'ok'
       if (precondition !== 'ok') {
-        this.respond(precondition, [...validators, ...pairs(extra)])
+        this.respond(precondition, pairsOf(overlay(flattenHeaders(validators), extra)))
         return
       }
       const defaults: [string, string][] = [
@@ -577,10 +579,7 @@ export class Request {
           'Content-Disposition',
           attachment(options.download === true ? path.basename(file) : options.download),
         ])
-      // The caller's headers replace defaults of the same name.
-      const given = pairs(extra)
-      const names = new Set(given.map(([name]) => asciiLower(name)))
-      const head = [...defaults.filter(([name]) => !names.has(asciiLower(name))), ...given]
+      const head = pairsOf(overlay(flattenHeaders(defaults), extra))
       let start = 0
       let end = stat.size - 1
       let status = 200
@@ -656,13 +655,7 @@ export class Request {
    * ```
    */
   respondSSE(headers?: HeadersInit): SseStream {
-    const extra = flattenHeaders(headers)
-    const names = new Set<string>()
-    for (let i = 0; i < extra.length; i += 2) names.add(asciiLower(extra[i]!))
-    const flat: string[] = []
-    for (const [name, value] of Object.entries(SSE_HEADERS))
-      if (!names.has(asciiLower(name))) flat.push(name, value)
-    flat.push(...extra)
+    const flat = overlay(flattenHeaders(SSE_HEADERS), flattenHeaders(headers))
     const stream = new SseStream(
       this.#startStream(200, flat, true),
       lastEventId(this.headers.get('last-event-id')),
