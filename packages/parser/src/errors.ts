@@ -37,6 +37,12 @@ export const HTTP_PARSE_ERROR_STATUS = {
   ERR_MUMMY_MISSING_HOST: 400,
   /** More than one Host field. */
   ERR_MUMMY_DUPLICATE_HOST: 400,
+  /** Host is not `uri-host [":" port]` (RFC 3986), or an absolute-form target's authority is not (userinfo, empty host). */
+  ERR_MUMMY_INVALID_HOST: 400,
+  /** A CONNECT request to a parser that does not allow it (an origin server does not tunnel). */
+  ERR_MUMMY_CONNECT_UNSUPPORTED: 501,
+  /** A CONNECT request with Content-Length or Transfer-Encoding. */
+  ERR_MUMMY_CONNECT_WITH_BODY: 400,
   /** Content-Length repeated (even with equal values), a list, empty, not all digits, or > 2^53 - 1. */
   ERR_MUMMY_INVALID_CONTENT_LENGTH: 400,
   /** Both Content-Length and Transfer-Encoding are present. */

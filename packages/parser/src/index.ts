@@ -18,7 +18,8 @@
  */
 export { RequestParser } from './parser.js'
 export { HttpParseError, HTTP_PARSE_ERROR_STATUS, type HttpParseErrorCode } from './errors.js'
-export { DEFAULT_PARSER_LIMITS, type ParserLimits } from './limits.js'
+export { DEFAULT_PARSER_LIMITS, type ParserLimits, type ParserOptions } from './limits.js'
+export { isValidHost } from './host.js'
 export type { ParserCallbacks, RequestHead } from './types.js'
 export { isTokenChar } from './tables.js'
 export {

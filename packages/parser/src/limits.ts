@@ -33,6 +33,26 @@ export interface ParserLimits {
 }
 
 /**
+ * What {@link RequestParser}'s constructor takes: limits, and how it treats CONNECT.
+ *
+ * @example
+ * ```ts
+ * const parser = new RequestParser(callbacks, { maxBodyLen: 0, allowConnect: true }) // a proxy
+ * ```
+ */
+export interface ParserOptions extends Partial<ParserLimits> {
+  /**
+   * Accept `CONNECT` requests (for a proxy). They end the HTTP part of the connection like an
+   * upgrade ({@link RequestParser.upgraded}), and one that declares content (Content-Length or
+   * Transfer-Encoding) is refused with 400 `ERR_MUMMY_CONNECT_WITH_BODY`: a proxy would read
+   * those bytes as tunnel data, another hop as a body. Default `false`: an origin server does not
+   * tunnel, so CONNECT is refused with 501 `ERR_MUMMY_CONNECT_UNSUPPORTED` as soon as its
+   * request-line is read.
+   */
+  allowConnect?: boolean
+}
+
+/**
  * The limits used for every field not given to {@link RequestParser}'s constructor.
  *
  * @example

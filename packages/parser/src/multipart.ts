@@ -342,7 +342,10 @@ export class MultipartParser {
         }
         case State.Headers: {
           const eol = data.indexOf(CRLF, pos)
-          const lineLen = (eol === -1 ? data.length : eol) - pos
+          // An incomplete line's last CR may begin its CRLF: it is not counted yet, so the limit
+          // trips on the same line however the input is split.
+          const lineLen =
+            eol !== -1 ? eol - pos : data.length - pos - (data[data.length - 1] === 0x0d ? 1 : 0)
           if (this.#headerBytes + lineLen > this.#maxHeadersLen)
             throw new MultipartError(
               'ERR_MUMMY_MULTIPART_HEADERS_TOO_LARGE',

@@ -158,9 +158,94 @@ describe('well-formed requests', () => {
       head({ method: 'OPTIONS', target: '*', headers: ['Host', 'h'] }),
     )
     const connect = 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'
-    const r = run([bytes(connect + '\x16\x03\x01')])
+    const r = run([bytes(connect + '\x16\x03\x01')], { limits: { allowConnect: true } })
     expect(r.requests.map((q) => q.head.target)).toEqual(['example.com:443'])
     expect(r.upgradedAt).toBe(connect.length)
+  })
+
+  it('refuses CONNECT with 501 unless allowed, and a CONNECT with content always', () => {
+    const connect = 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n'
+    const refused = run([bytes(connect + '\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n')])
+    expect(refused.error).toEqual({ code: 'ERR_MUMMY_CONNECT_UNSUPPORTED', status: 501 })
+    expect(refused.requests).toEqual([])
+    for (const framing of [
+      'Content-Length: 5\r\n',
+      'Content-Length: 0\r\n',
+      'Transfer-Encoding: chunked\r\n',
+    ])
+      expect(
+        run([bytes(connect + framing + '\r\nhello')], { limits: { allowConnect: true } }).error,
+      ).toEqual({ code: 'ERR_MUMMY_CONNECT_WITH_BODY', status: 400 })
+  })
+
+  it('validates Host as uri-host [":" port] (RFC 9112 §3.2)', () => {
+    const host = (value: string): string | null =>
+      run([bytes(`GET / HTTP/1.1\r\nHost: ${value}\r\n\r\n`)]).error?.code ?? null
+    for (const good of [
+      'example.com',
+      'example.com:8080',
+      'EXAMPLE.com:',
+      '127.0.0.1',
+      '127.0.0.1:80',
+      '',
+      '[::1]',
+      '[::1]:443',
+      '[2001:db8::7]',
+      '[::ffff:192.0.2.1]:8',
+      '[1:2:3:4:5:6:7:8]',
+      '[v7.fe80::1]',
+      'a-b_c~d.e',
+      'xn--bcher-kva.example',
+      "a!$&'()*+,;=b",
+      'caf%C3%A9',
+    ])
+      expect([good, host(good)]).toEqual([good, null])
+    for (const bad of [
+      'a@b',
+      'a/b',
+      'a b',
+      'a, b',
+      'a:b:c',
+      'a:8x',
+      'a%zz',
+      'a%4',
+      '[::1',
+      '::1',
+      '[::1]x',
+      '[1:2:3:4:5:6:7:8:9]',
+      '[1::2::3]',
+      '[:1:2]',
+      '[1:2:]',
+      '[::1%25eth0]',
+      '[12345::]',
+      '[::256.1.1.1]',
+      '[v.x]',
+      'a?b',
+      'a#b',
+      'a\\b',
+      'h\x80',
+      '"h"',
+      'a<b',
+      '[]',
+    ])
+      expect([bad, host(bad)]).toEqual([bad, 'ERR_MUMMY_INVALID_HOST'])
+  })
+
+  it("uses an absolute-form target's authority as the host, and refuses userinfo", () => {
+    const r = run([bytes('GET http://example.com:81/a HTTP/1.1\r\nHost: ignored@junk\r\n\r\n')])
+    expect(r.error).toBeNull()
+    expect(r.requests[0]?.head.headers).toEqual(['Host', 'example.com:81'])
+    for (const target of [
+      'http://user@h/',
+      'http://u:p@h/',
+      'http://:80/',
+      'http://h%zz/',
+      'http://a:b:c/',
+    ])
+      expect([
+        target,
+        run([bytes(`GET ${target} HTTP/1.1\r\nHost: h\r\n\r\n`)]).error?.code,
+      ]).toEqual([target, 'ERR_MUMMY_INVALID_HOST'])
   })
 
   it('accepts any tchar method, case-sensitively', () => {

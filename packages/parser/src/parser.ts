@@ -1,5 +1,6 @@
 import { HttpParseError, type HttpParseErrorCode } from './errors.js'
-import { resolveLimits, type ParserLimits } from './limits.js'
+import { absoluteFormAuthority, isValidHost } from './host.js'
+import { resolveLimits, type ParserLimits, type ParserOptions } from './limits.js'
 import { FIELD_CONTENT, HEX, OWS, QDTEXT, TARGET, TOKEN, equalsAsciiLower } from './tables.js'
 import type { ParserCallbacks, RequestHead } from './types.js'
 
@@ -217,8 +218,11 @@ function isAuthorityForm(target: string): boolean {
   return true
 }
 
-/** `absolute-form` (RFC 9112 §3.2.2): `scheme "://" authority …` with a non-empty authority. */
-function isAbsoluteForm(target: string): boolean {
+/**
+ * `absolute-form` (RFC 9112 §3.2.2): `scheme "://" authority …` with a non-empty authority.
+ * Returns the index of the colon after the scheme, or -1.
+ */
+function absoluteFormScheme(target: string): number {
   const n = target.length
   let k = 0
   for (; k < n; k++) {
@@ -228,11 +232,11 @@ function isAbsoluteForm(target: string): boolean {
     if (k > 0 && ((c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === DOT)) continue
     break
   }
-  if (k === 0 || k + 3 >= n) return false
-  if (target.charCodeAt(k) !== COLON) return false
-  if (target.charCodeAt(k + 1) !== SLASH || target.charCodeAt(k + 2) !== SLASH) return false
+  if (k === 0 || k + 3 >= n) return -1
+  if (target.charCodeAt(k) !== COLON) return -1
+  if (target.charCodeAt(k + 1) !== SLASH || target.charCodeAt(k + 2) !== SLASH) return -1
   const first = target.charCodeAt(k + 3)
-  return first !== SLASH && first !== 0x3f && first !== 0x23
+  return first !== SLASH && first !== 0x3f && first !== 0x23 ? k : -1
 }
 
 function isValidTarget(method: string, target: string): boolean {
@@ -240,7 +244,7 @@ function isValidTarget(method: string, target: string): boolean {
   const c0 = target.charCodeAt(0)
   if (c0 === SLASH) return true
   if (target === '*') return method === 'OPTIONS'
-  return isAbsoluteForm(target)
+  return absoluteFormScheme(target) !== -1
 }
 
 /** `Buffer#latin1Slice`: what `toString('latin1', start, end)` calls, minus argument handling. */
@@ -288,6 +292,7 @@ function hexByte(c: number): string {
 export class RequestParser {
   private readonly cb: ParserCallbacks
   private readonly limits: ParserLimits
+  private readonly allowConnect: boolean
 
   private st = S_REQ_START
   private err: HttpParseError | null = null
@@ -316,6 +321,8 @@ export class RequestParser {
   private versionMinor = 0
   private headers: string[] = []
   private hostCount = 0
+  /** The authority of an absolute-form target (it replaces the Host value), else `null`. */
+  private authority: string | null = null
   private contentLength = -1
   private teSeen = false
   private chunked = false
@@ -334,7 +341,8 @@ export class RequestParser {
 
   /**
    * @param callbacks - receivers of the request events (see {@link ParserCallbacks}).
-   * @param limits - overrides of {@link DEFAULT_PARSER_LIMITS}; a negative or non-integer value
+   * @param limits - overrides of {@link DEFAULT_PARSER_LIMITS} (and `allowConnect`, see
+   *   {@link ParserOptions}); a negative or non-integer value
    *   throws a `MummyError` with code `ERR_MUMMY_INVALID_OPTION`.
    *
    * @example
@@ -342,9 +350,10 @@ export class RequestParser {
    * const parser = new RequestParser(callbacks, { maxHeadersLen: 16 * 1024 })
    * ```
    */
-  constructor(callbacks: ParserCallbacks, limits?: Partial<ParserLimits>) {
+  constructor(callbacks: ParserCallbacks, limits?: ParserOptions) {
     this.cb = callbacks
     this.limits = resolveLimits(limits)
+    this.allowConnect = limits?.allowConnect === true
   }
 
   /**
@@ -562,6 +571,19 @@ export class RequestParser {
                 'ERR_MUMMY_INVALID_TARGET',
                 `request-target form not allowed for ${this.method}`,
               )
+            }
+            if (this.method === 'CONNECT' && !this.allowConnect) {
+              return this.fail(
+                'ERR_MUMMY_CONNECT_UNSUPPORTED',
+                'CONNECT is not supported: this server is not a proxy',
+              )
+            }
+            const c0 = this.target.charCodeAt(0)
+            if (c0 !== SLASH && c0 !== 0x2a && this.method !== 'CONNECT') {
+              // absolute-form: its authority is the request's host (RFC 9112 §3.2.2).
+              this.authority = absoluteFormAuthority(this.target, absoluteFormScheme(this.target))
+              if (this.authority === null)
+                return this.fail('ERR_MUMMY_INVALID_HOST', 'invalid authority in request-target')
             }
             this.st = S_VER_PREFIX
             this.verPos = 0
@@ -963,6 +985,7 @@ export class RequestParser {
     this.versionMinor = 0
     this.headers = []
     this.hostCount = 0
+    this.authority = null
     this.contentLength = -1
     this.teSeen = false
     this.chunked = false
@@ -1028,6 +1051,12 @@ export class RequestParser {
       case F_HOST:
         if (++this.hostCount > 1)
           return this.fail('ERR_MUMMY_DUPLICATE_HOST', 'more than one Host field')
+        if (this.authority !== null) {
+          // Ignored in favour of the target's authority, which handlers see in its place.
+          this.headers[this.headers.length - 1] = this.authority
+          return 0
+        }
+        if (!isValidHost(value)) return this.fail('ERR_MUMMY_INVALID_HOST', 'invalid Host value')
         return 0
       case F_CONTENT_LENGTH: {
         if (this.contentLength !== -1) {
@@ -1116,6 +1145,10 @@ export class RequestParser {
     }
     if (this.teSeen && !this.chunked) {
       return this.fail('ERR_MUMMY_INVALID_TRANSFER_ENCODING', 'Transfer-Encoding has no coding')
+    }
+    if (this.method === 'CONNECT' && (this.teSeen || this.contentLength !== -1)) {
+      // A proxy would read these bytes as tunnel data, another hop as a body.
+      return this.fail('ERR_MUMMY_CONNECT_WITH_BODY', 'a CONNECT request carries no content')
     }
     if (this.contentLength > this.limits.maxBodyLen) {
       return this.fail(

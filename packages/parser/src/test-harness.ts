@@ -2,7 +2,7 @@
  * Test support: drives a {@link RequestParser} over a list of input pieces and records what it
  * reported in a form that does not depend on how the input was split.
  */
-import { RequestParser, type ParserLimits, type RequestHead } from './index.js'
+import { RequestParser, type ParserOptions, type RequestHead } from './index.js'
 
 /** One complete request as seen through the callbacks. */
 export interface ParsedRequest {
@@ -26,7 +26,7 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  limits?: Partial<ParserLimits>
+  limits?: ParserOptions
   /** onComplete returns true (pause) for every request; the run resumes with the rest. */
   pause?: boolean
 }
