@@ -57,10 +57,14 @@ export interface PoolOptions {
   env?: WorkerOptions['env']
   /**
    * Milliseconds a job may run (from when a worker starts it) before it is
-   * reported with `onJobFailed(id, 'timeout')`. The worker is kept and
-   * counted busy until the job really ends; if it is still running
-   * `2 × jobTimeout` later, the worker is terminated and respawned.
-   * `0`/unset: no limit. Checked by one coarse timer (≤ 250 ms resolution).
+   * reported with `onJobFailed(id, 'timeout')`. If it is still running three
+   * ticks later (a tick is `jobTimeout / 4`, at most 100 ms), its worker is
+   * terminated and respawned when it is stuck: every job slot it has is held by an overdue
+   * job (always so with `concurrency` 1), or its event loop does not answer a
+   * probe (a handler blocking it). A worker that still answers keeps serving
+   * its other jobs, and is replaced only if the job runs past
+   * `3 × jobTimeout`. Jobs it held but had not started move to other workers.
+   * `0`/unset: no limit. Checked by one coarse timer (≤ 100 ms resolution).
    */
   jobTimeout?: number
   /**
@@ -167,6 +171,11 @@ const BOOTSTRAP = new URL('./bootstrap.js', import.meta.url)
 /** A worker that has not been heard from for this long is treated as blocked when stealing (ms). */
 const STALL_MS = 10
 const QUICK_DEATH_MS = 5000
+/**
+ * Ticks a job may run past its timeout before its worker counts as stuck: a job that ends just
+ * late keeps its worker, and a stuck one is replaced at most `jobTimeout` + 4 ticks (400 ms) on.
+ */
+const STUCK_TICKS = 3
 const DEFAULT_PREFETCH = 128
 const MAX_TIMEOUT = 2 ** 29
 
@@ -247,6 +256,8 @@ export class WorkerPool {
   private terminated: Promise<void> | null = null
   private drainWaiters: (() => void)[] = []
   private tick: NodeJS.Timeout | null = null
+  /** The tick's period; a job past its timeout gets {@link STUCK_TICKS} of them before its worker is replaced. */
+  private tickMs = 250
 
   private readyCount = 0
   private queuedCount = 0
@@ -355,9 +366,9 @@ export class WorkerPool {
     this.startPromise = new Promise<void>((resolve, reject) => {
       this.startSettle = { resolve, reject }
     })
-    const interval =
-      this.jobTimeout > 0 ? Math.min(250, Math.max(10, Math.floor(this.jobTimeout / 4))) : 250
-    this.tick = setInterval(() => this.onTick(), interval)
+    this.tickMs =
+      this.jobTimeout > 0 ? Math.min(100, Math.max(10, Math.floor(this.jobTimeout / 4))) : 250
+    this.tick = setInterval(() => this.onTick(), this.tickMs)
     this.tick.unref()
     for (const member of this.members) this.spawn(member)
     return this.startPromise
@@ -676,7 +687,7 @@ export class WorkerPool {
     }, member.backoff)
   }
 
-  private kill(member: Member, job: Job): void {
+  private kill(member: Member, job: Job, elapsed: number): void {
     if (member.worker === null) return
     member.state = STOPPING
     member.hungry = false
@@ -684,9 +695,16 @@ export class WorkerPool {
     member.killDetail = {
       name: 'MummyError',
       code: 'ERR_MUMMY_JOB_STUCK',
-      message: `worker ${member.index} terminated: job ${job.id} was still running ${3 * this.jobTimeout} ms after it started`,
+      message: `worker ${member.index} terminated: job ${job.id} was still running ${elapsed} ms after it started (jobTimeout ${this.jobTimeout} ms)`,
     }
     void member.worker.terminate()
+  }
+
+  /** Sends `member` an empty batch, which it acknowledges as soon as its event loop runs. */
+  private probe(member: Member): void {
+    if (member.out !== null) return
+    member.out = [0, null]
+    this.send(member)
   }
 
   private onTick(): void {
@@ -699,11 +717,22 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Reports jobs past `jobTimeout`, and replaces a worker that is stuck in one: after a grace of
+   * {@link STUCK_TICKS} ticks, when every job slot it has is held by an overdue job (a concurrency-1 worker
+   * always), or when it does not acknowledge a probe (its event loop is blocked, e.g. a handler
+   * spinning while its other jobs wait). A worker that still answers keeps running its other
+   * jobs; an overdue job there is ended with its worker only at `3 × jobTimeout`.
+   */
   private checkTimeouts(): void {
     const now = relNow(this.epoch)
     const limit = this.jobTimeout
+    const stuckAfter = limit + STUCK_TICKS * this.tickMs
     for (const member of this.members) {
       if (member.state !== READY) continue
+      let overdue = 0
+      let oldest: Job | null = null
+      let longest = 0
       for (const job of member.held) {
         if (job.slot < 0 || this.claims.claimer(job.slot) !== member.index) continue
         const started = this.claims.startedAt(job.slot)
@@ -713,11 +742,21 @@ export class WorkerPool {
           this.timeouts++
           this.report(job, 'timeout', undefined)
         }
-        if (elapsed >= 3 * limit) {
-          this.kill(member, job)
-          break
+        if (elapsed < stuckAfter) continue
+        overdue++
+        if (elapsed > longest) {
+          longest = elapsed
+          oldest = job
         }
       }
+      if (oldest === null) continue
+      if (
+        overdue >= this.concurrency ||
+        longest >= 3 * limit ||
+        isBehind(member, performance.now())
+      )
+        this.kill(member, oldest, longest)
+      else if (member.ackSeq === member.sentSeq) this.probe(member)
     }
   }
 

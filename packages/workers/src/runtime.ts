@@ -187,12 +187,15 @@ export class Runtime {
     Atomics.store(view, (slot & SLOT_MASK) * CELLS_PER_SLOT + 1, NOT_STARTED)
   }
 
-  /** Sends the pending batch now (no-op when there is nothing to say). */
-  flush(): void {
+  /**
+   * Sends the pending batch now (no-op when there is nothing to say). With `ack`, reports even
+   * an empty batch: the pool's probe of a worker it suspects is blocked.
+   */
+  flush(ack = false): void {
     if (!this.ready) return
     const out = this.out
     const hungry = this.running < this.concurrency && this.queued === 0
-    if (out.length === REPORT_HEADER && !(hungry && this.ack !== this.reportedAck)) return
+    if (out.length === REPORT_HEADER && !((hungry || ack) && this.ack !== this.reportedAck)) return
     out[0] = this.ack
     out[1] = this.running
     out[2] = this.queued
@@ -217,6 +220,10 @@ export class Runtime {
       if (message.length > JOB_HEADER) {
         this.inbox.push(message)
         this.queued += (message.length - JOB_HEADER) / JOB_STRIDE
+      } else if (segments === null) {
+        // A probe: the pool asks whether this thread's event loop runs.
+        this.flush(true)
+        return
       }
       this.pump()
       if (this.running < this.concurrency) this.scheduleFlush()
