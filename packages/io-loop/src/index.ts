@@ -20,6 +20,7 @@ export {
 export { TimerWheel, type WheelEntry } from './timer-wheel.js'
 export { httpDate } from './http-date.js'
 export { STATUS_TEXT, statusLine, isBodylessStatus } from './status.js'
+export { CLOSE_GRACE, DEFAULT_CLOSE_TIMEOUT } from './http1/answers.js'
 export {
   WebSocketConnection,
   TopicTable,

@@ -11,7 +11,14 @@ import net from 'node:net'
 import { MummyError } from '@mummy/errors'
 import { RequestParser, type ParserCallbacks, type RequestHead } from '@mummy/parser'
 import { httpDate } from './http-date.js'
-import { STATUS_TEXT, isBodylessStatus, statusLine } from './status.js'
+import {
+  CLOSE_GRACE,
+  DEFAULT_CLOSE_TIMEOUT,
+  TEXT_PLAIN,
+  answerBody,
+  bodyTooLarge,
+} from './http1/answers.js'
+import { isBodylessStatus, statusLine } from './status.js'
 import { TimerWheel, type WheelEntry } from './timer-wheel.js'
 import {
   TopicTable,
@@ -83,6 +90,12 @@ class Slot implements ResponseWriter {
   ): WebSocketConnection | null {
     if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
     if (!this.wantsUpgrade || this.conn.destroyed) return null
+    if (this.conn.peerEnded) {
+      // The peer said it sends nothing more (FIN) before the upgrade was accepted: no WebSocket
+      // can live on this connection, and the app never sees one.
+      this.conn.socket.destroy()
+      return null
+    }
     this.ended = true
     this.status = 101
     this.body = head
@@ -324,6 +337,12 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
   readStopped = false
   /** After a closing answer: what the peer still sends is read and dropped (see #flush). */
   discarding = false
+  /** The peer half-closed (FIN): it sends nothing more. */
+  peerEnded = false
+  /** Request heads received on this connection. */
+  requests = 0
+  /** `close()` began before this connection's first request did: it may still come. */
+  awaitingFirst = false
   readonly remoteAddress: string
 
   constructor(
@@ -345,11 +364,12 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
   // ---- parser callbacks ----
 
   onHead(head: RequestHead): void {
+    this.requests++
     const slot = new Slot(
       this,
       head.method === 'HEAD',
       head.versionMinor,
-      head.keepAlive && !head.upgrade,
+      head.keepAlive && !head.upgrade && !this.transport.closing,
     )
     this.queue.push(slot)
     const o = this.transport.options
@@ -400,19 +420,11 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
       this.current?.sink != null
         ? this.transport.options.maxStreamedBodyLen
         : this.transport.options.maxBodyLen
-    this.transport.reportClientError(
-      Object.assign(
-        new MummyError('ERR_MUMMY_BODY_TOO_LARGE', `request body exceeds ${max} bytes`),
-        {
-          status: 413,
-        },
-      ),
-      this.remoteAddress,
-    )
+    this.transport.reportClientError(bodyTooLarge(max), this.remoteAddress)
     // Nothing more is read (a sink that took part of the body is aborted there).
     this.stopReading()
     slot.close = true
-    if (!slot.ended) slot.end(413, TEXT_PLAIN, 'Content Too Large\n', true)
+    if (!slot.ended) slot.end(413, TEXT_PLAIN, answerBody(413), true)
   }
 
   // ---- BodyControl (for a body sink) ----
@@ -457,7 +469,7 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
     try {
       this.transport.options.onRequest(request, slot)
     } catch (err) {
-      if (!slot.ended) slot.end(500, TEXT_PLAIN, 'Internal Server Error')
+      if (!slot.ended) slot.end(500, TEXT_PLAIN, answerBody(500))
       this.transport.reportError(err)
     }
     // Pause the parser when this request ends the connection, enough are queued, or the
@@ -497,6 +509,11 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
     if (wasIdle && !this.parser.idle && this.phase === Phase.Idle) {
       this.phase = Phase.Head
       this.requestStart = this.lastRead
+      if (this.awaitingFirst) {
+        // It came: it is read and answered (with Connection: close) like any other.
+        this.awaitingFirst = false
+        this.graceUntil = 0
+      }
     } else if (this.phase === Phase.Idle && !this.parser.idle) {
       // A new request began after the last one completed inside this chunk.
       this.phase = Phase.Head
@@ -553,7 +570,7 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
     const slot = this.stopReading() ?? this.addSlot()
     slot.close = true
     if (err) this.transport.reportClientError(err, this.remoteAddress)
-    if (!slot.ended) slot.end(status, TEXT_PLAIN, `${STATUS_TEXT[status] ?? 'Bad Request'}\n`)
+    if (!slot.ended) slot.end(status, TEXT_PLAIN, answerBody(status))
   }
 
   // ---- writing ----
@@ -662,6 +679,9 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
     this.readPaused = false
     this.socket.resume()
     ws.start(rest)
+    // The FIN came while the 101 waited its turn: the WebSocket opened, and closes at once
+    // (its close event follows when the socket is gone), as if the FIN came just after.
+    if (this.peerEnded) this.socket.end()
     this.touch()
   }
 
@@ -794,7 +814,7 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
       // Nothing else is owed on this connection: a response is still possible, so say why.
       const slot = this.stopReading() ?? this.addSlot()
       slot.close = true
-      slot.end(408, TEXT_PLAIN, 'Request Timeout\n')
+      slot.end(408, TEXT_PLAIN, answerBody(408))
       return
     }
     this.dropSlot(this.stopReading())
@@ -824,6 +844,46 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
     return slot
   }
 
+  /**
+   * `close()` began: what was asked is answered (the last answer carries `Connection: close`),
+   * an idle connection ends now, and a request whose body is still arriving gets a 503 at once.
+   */
+  shutdown(): void {
+    if (this.requests === 0 && this.parser.idle && this.leftover === null) {
+      // Accepted before close(), its first request maybe on its way: it gets FIRST_REQUEST_WAIT
+      // to begin (then it is answered, with Connection: close), else it is closed.
+      this.awaitingFirst = true
+      this.graceUntil = Date.now() + FIRST_REQUEST_WAIT
+      this.touch()
+      return
+    }
+    const receiving = this.stopReading()
+    if (receiving === undefined) this.dropSlot(undefined)
+    else if (receiving.ended) receiving.close = true
+    else receiving.end(503, TEXT_PLAIN, answerBody(503), true)
+  }
+
+  /**
+   * `close()` reached its deadline: every request still unanswered gets a 503 (the last one
+   * with `Connection: close`). A streamed response still under way cannot be answered again:
+   * its connection is cut (the client sees a truncated body), as is a WebSocket.
+   */
+  closeDeadline(): void {
+    if (this.destroyed) return
+    if (this.ws !== null || this.queue.some((s) => s.streamed !== null && !s.streamed.closed)) {
+      this.socket.destroy()
+      return
+    }
+    // A head still arriving: its request gets the 503 too.
+    if (this.phase === Phase.Head && !this.readStopped) this.addSlot()
+    this.stopReading()
+    const unanswered = this.queue.filter((slot) => !slot.ended)
+    for (let i = 0; i < unanswered.length; i++) {
+      const last = i === unanswered.length - 1
+      unanswered[i]!.end(503, TEXT_PLAIN, answerBody(503), last)
+    }
+  }
+
   /** Removes a never-answered slot (the last one) and closes once the rest is written. */
   dropSlot(slot: Slot | undefined): void {
     if (slot !== undefined && this.queue[this.queue.length - 1] === slot) this.queue.pop()
@@ -849,9 +909,11 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
   }
 }
 
-/** Time a closing connection gets to flush its last bytes before it is destroyed. */
-const CLOSE_GRACE = 2000
-const TEXT_PLAIN: readonly string[] = Object.freeze(['Content-Type', 'text/plain; charset=utf-8'])
+/**
+ * After `close()` began, how long a connection that has not sent its first request yet waits
+ * for it (a client that connected just before the close and is about to send).
+ */
+const FIRST_REQUEST_WAIT = 1000
 
 function onData(this: net.Socket, chunk: Buffer): void {
   const conn = (this as SocketWithConn)[kConnection]
@@ -861,6 +923,7 @@ function onData(this: net.Socket, chunk: Buffer): void {
 }
 function onEnd(this: net.Socket): void {
   const conn = (this as SocketWithConn)[kConnection]
+  conn.peerEnded = true
   // Both sides are done: node:net closes the socket once our last byte is out.
   if (conn.discarding) return
   if (conn.ws !== null) {
@@ -954,32 +1017,36 @@ export class NodeTransport implements Transport {
     })
   }
 
-  close(timeout = 10_000): Promise<void> {
+  close(timeout = DEFAULT_CLOSE_TIMEOUT): Promise<void> {
     if (this.#closed !== null) return this.#closed
     this.closing = true
     this.#closed = new Promise<void>((resolve) => {
       let pending = 2
+      let hard: NodeJS.Timeout | undefined
       const done = (): void => {
         if (--pending === 0) {
-          clearTimeout(timer)
+          clearTimeout(deadline)
+          clearTimeout(hard)
           this.wheel.stop()
           resolve()
         }
       }
-      const timer = setTimeout(() => {
-        for (const conn of this.#conns) conn.socket.destroy()
+      // At the deadline every request still unanswered gets a 503; CLOSE_GRACE later, whatever
+      // is still open is destroyed.
+      const deadline = setTimeout(() => {
+        for (const conn of [...this.#conns]) conn.closeDeadline()
+        hard = setTimeout(() => {
+          for (const conn of this.#conns) conn.socket.destroy()
+        }, CLOSE_GRACE)
+        hard.unref()
       }, timeout)
-      timer.unref()
+      deadline.unref()
       if (this.#server.listening) this.#server.close(() => done())
       else done()
       this.#onAllClosed = done
       for (const conn of [...this.#conns]) {
-        if (conn.ws !== null) {
-          conn.ws.close(1001, 'server shutting down')
-          continue
-        }
-        // Finish what was asked (the last response carries Connection: close), drop the rest.
-        conn.dropSlot(conn.stopReading())
+        if (conn.ws !== null) conn.ws.close(1001, 'server shutting down')
+        else conn.shutdown()
       }
       if (this.#conns.size === 0) done()
     })

@@ -232,8 +232,11 @@ export interface Transport {
   listen(port: number, host?: string): Promise<number>
   /**
    * Graceful close: stop accepting, close idle connections, let in-flight requests finish
-   * and be answered with `Connection: close`, then resolve. Connections still open after
-   * `timeout` ms are destroyed.
+   * and be answered (the last answer on each connection with `Connection: close`), then
+   * resolve. A request whose body is still arriving is answered `503` at once. At `timeout` ms
+   * (default 10 000) every request still unanswered gets `503` with `Connection: close` —
+   * never silence; a streamed response still under way and a WebSocket are cut then. What is
+   * still open 2 s later is destroyed.
    */
   close(timeout?: number): Promise<void>
   /** Open connections. */

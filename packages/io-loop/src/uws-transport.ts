@@ -13,7 +13,14 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { MummyError } from '@mummy/errors'
 import { RequestParser, type HttpParseError } from '@mummy/parser'
-import { STATUS_TEXT, isBodylessStatus, statusReason } from './status.js'
+import {
+  CLOSE_GRACE,
+  DEFAULT_CLOSE_TIMEOUT,
+  TEXT_PLAIN,
+  answerBody,
+  bodyTooLarge,
+} from './http1/answers.js'
+import { isBodylessStatus, statusReason } from './status.js'
 import {
   DEFAULT_WEBSOCKET_SETTINGS,
   type InboundKind,
@@ -169,15 +176,8 @@ const PROTOCOL_LINE = /\r\nSec-WebSocket-Protocol: *([^\r]*)\r\n/i
  * here instead, on top of one `maxMessageLen`.
  */
 const PAUSED_BYTES = 8 * 1024 * 1024
-/** How long a closing answer given while the body still arrives waits, at most. */
-const CLOSE_GRACE = 2000
 /** No body bytes for this long: the peer stopped sending. */
 const QUIET = 50
-
-const tooLarge = (max: number): MummyError & { status: number } =>
-  Object.assign(new MummyError('ERR_MUMMY_BODY_TOO_LARGE', `request body exceeds ${max} bytes`), {
-    status: 413,
-  })
 
 /**
  * WebSocket settings that are fixed per transport with uWebSockets.js (not per upgrade).
@@ -418,7 +418,7 @@ class UwsStream implements TransportStream {
         this.#queued = 0
         writer.closed = true
         this.finish(true)
-        writer.transport.settled()
+        writer.transport.settled(writer)
         return
       }
       if (!ok) {
@@ -451,7 +451,7 @@ class UwsStream implements TransportStream {
         writer.closed = true
         writer.res.cork(() => writer.res.end(EMPTY, false))
         this.finish(true)
-        writer.transport.settled()
+        writer.transport.settled(writer)
       }
       // (Otherwise uWS taking the last queued byte ends it: see #pump.)
       return
@@ -463,7 +463,7 @@ class UwsStream implements TransportStream {
     // its head; the peer closes, or uWebSockets.js's idle timeout does.
     res.cork(() => res.end(EMPTY, false))
     this.finish(true)
-    writer.transport.settled()
+    writer.transport.settled(writer)
   }
 
   abort(): void {
@@ -472,7 +472,7 @@ class UwsStream implements TransportStream {
     writer.closed = true
     this.finish(false)
     writer.res.close()
-    writer.transport.settled()
+    writer.transport.settled(writer)
   }
 
   /** Over: `complete` after `end`, not when the connection went away. */
@@ -605,7 +605,7 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
         else res.writeHeader('Content-Length', String(byteLength(body))).endWithoutBody()
       } else res.end(body ?? EMPTY, closeConnection)
     })
-    this.transport.settled()
+    this.transport.settled(this)
   }
 
   stream(
@@ -637,7 +637,7 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
         else res.writeHeader('Content-Length', String(length)).endWithoutBody()
       })
       stream.finish(true)
-      this.transport.settled()
+      this.transport.settled(this)
       return stream
     }
     if (this.isHead && !isBodylessStatus(status) && this.ws === null && close !== true) {
@@ -650,7 +650,7 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
         res.writeHeader('Transfer-Encoding', 'chunked').endWithoutBody()
       })
       stream.finish(true)
-      this.transport.settled()
+      this.transport.settled(this)
       return stream
     }
     if (this.isHead || isBodylessStatus(status) || this.ws !== null) {
@@ -685,7 +685,7 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
     const { key, context } = this.ws
     const res = this.res
     res.cork(() => res.upgrade({ socket }, key, protocol, extensions, context))
-    this.transport.settled()
+    this.transport.settled(this)
     return socket
   }
 }
@@ -742,7 +742,8 @@ export class UwsTransport implements Transport {
   readonly #sockets = new Set<UwsSocket>()
   #token: unknown = null
   #port = 0
-  #inFlight = 0
+  /** Requests not answered (or aborted) yet. */
+  readonly #writers = new Set<UwsResponseWriter>()
   #closed: Promise<void> | null = null
   #onSettled: (() => void) | null = null
   readonly #heads: HeadCheck
@@ -815,14 +816,14 @@ export class UwsTransport implements Transport {
         socket.ws = null
         this.#sockets.delete(socket)
         socket.events.onClose(socket, code, Buffer.from(reason).toString('utf8'))
-        this.settled(false)
+        this.settled(null)
       },
     })
   }
 
   /** Requests being answered plus open WebSockets (idle HTTP connections are not counted). */
   get connections(): number {
-    return this.#inFlight + this.#sockets.size
+    return this.#writers.size + this.#sockets.size
   }
 
   get port(): number {
@@ -848,7 +849,7 @@ export class UwsTransport implements Transport {
       else if (name === 'upgrade') upgrade = true
     })
     const writer = new UwsResponseWriter(this, res, method === 'HEAD', ws)
-    this.#inFlight++
+    this.#writers.add(writer)
     let bodySink: BodySink | null = null
     res.onAborted(() => {
       if (writer.closed) return
@@ -857,7 +858,7 @@ export class UwsTransport implements Transport {
       writer.streamed?.finish(false)
       // Gone in the middle of a streamed body.
       if (bodySink !== null && !writer.ended) bodySink.abort()
-      this.settled()
+      this.settled(writer)
     })
     const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('latin1')
     const request = {
@@ -895,7 +896,7 @@ export class UwsTransport implements Transport {
         // A sink that already took part of the body will not see the rest.
         if (sink !== null) sink.abort()
         bodySink = null
-        this.#refuse(writer, tooLarge(max), remoteAddress)
+        this.#refuse(writer, bodyTooLarge(max), remoteAddress)
         return
       }
       if (sink !== null) {
@@ -923,18 +924,15 @@ export class UwsTransport implements Transport {
     // The sink may have answered at once (a refused upload): then the body is discarded.
     if (writer.ended) return
     if (sink !== null) max = o.maxStreamedBodyLen
-    if (length > max) this.#refuse(writer, tooLarge(max), remoteAddress)
+    if (length > max) this.#refuse(writer, bodyTooLarge(max), remoteAddress)
   }
 
   #deliver(request: TransportRequest, writer: UwsResponseWriter): void {
     try {
       this.options.onRequest(request, writer)
     } catch (err) {
-      this.options.onClientError?.(
-        err instanceof Error ? err : new Error(String(err)),
-        request.remoteAddress,
-      )
-      if (!writer.ended) writer.end(500, ['Content-Type', 'text/plain'], 'Internal Server Error\n')
+      this.#report(err instanceof Error ? err : new Error(String(err)), request.remoteAddress)
+      if (!writer.ended) writer.end(500, TEXT_PLAIN, answerBody(500))
     }
   }
 
@@ -944,17 +942,16 @@ export class UwsTransport implements Transport {
     remoteAddress: string,
   ): void {
     const status = error.status ?? 400
+    this.#report(error, remoteAddress)
+    writer.end(status, TEXT_PLAIN, answerBody(status), true)
+  }
+
+  #report(error: Error & { code?: string; status?: number }, remoteAddress: string): void {
     try {
       this.options.onClientError?.(error, remoteAddress)
     } catch {
       // A logging hook must never take the IO thread down.
     }
-    writer.end(
-      status,
-      ['Content-Type', 'text/plain'],
-      `${STATUS_TEXT[status] ?? 'Bad Request'}\n`,
-      true,
-    )
   }
 
   #onMessage(socket: UwsSocket, kind: InboundKind, data: ArrayBuffer): void {
@@ -970,10 +967,10 @@ export class UwsTransport implements Transport {
     socket.events.onMessage(socket, kind, copy(data))
   }
 
-  /** @internal A request was answered or aborted, or a WebSocket closed. */
-  settled(request = true): void {
-    if (request && this.#inFlight > 0) this.#inFlight--
-    if (this.#onSettled !== null && this.#inFlight === 0 && this.#sockets.size === 0)
+  /** @internal `writer`'s request was answered or aborted, or (`null`) a WebSocket closed. */
+  settled(writer: UwsResponseWriter | null): void {
+    if (writer !== null) this.#writers.delete(writer)
+    if (this.#onSettled !== null && this.#writers.size === 0 && this.#sockets.size === 0)
       this.#onSettled()
   }
 
@@ -993,24 +990,39 @@ export class UwsTransport implements Transport {
     })
   }
 
-  close(timeout = 10_000): Promise<void> {
+  close(timeout = DEFAULT_CLOSE_TIMEOUT): Promise<void> {
     if (this.#closed !== null) return this.#closed
     this.closing = true
     if (this.#token !== null) this.#uws.us_listen_socket_close(this.#token)
     this.#token = null
     this.#closed = new Promise<void>((resolve) => {
+      let hard: ReturnType<typeof setTimeout> | undefined
       const finish = (): void => {
-        clearTimeout(timer)
+        clearTimeout(deadline)
+        clearTimeout(hard)
         this.#onSettled = null
         // Idle keep-alive connections and anything left over.
         this.#app.close()
         resolve()
       }
-      const timer = setTimeout(finish, timeout)
-      timer.unref()
+      // At the deadline every request still unanswered gets a 503 (a stream under way and a
+      // WebSocket are cut); CLOSE_GRACE later, whatever is still open is closed.
+      const deadline = setTimeout(() => {
+        for (const writer of [...this.#writers]) {
+          if (!writer.ended) writer.end(503, TEXT_PLAIN, answerBody(503), true)
+          else writer.streamed?.abort()
+        }
+        for (const socket of [...this.#sockets]) socket.terminate()
+        hard = setTimeout(finish, CLOSE_GRACE)
+        hard.unref()
+      }, timeout)
+      deadline.unref()
       this.#onSettled = finish
       for (const socket of [...this.#sockets]) socket.close(1001, 'server shutting down')
-      if (this.#inFlight === 0 && this.#sockets.size === 0) finish()
+      // A request whose body is still arriving is answered now.
+      for (const writer of [...this.#writers])
+        if (writer.receiving && !writer.ended) writer.end(503, TEXT_PLAIN, answerBody(503), true)
+      if (this.#writers.size === 0 && this.#sockets.size === 0) finish()
     })
     return this.#closed
   }

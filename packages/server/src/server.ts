@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url'
 import type { ResourceLimits } from 'node:worker_threads'
 import { MummyError } from '@mummy/errors'
 import {
+  DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_TRANSPORT_OPTIONS,
   DEFAULT_WEBSOCKET_SETTINGS,
   NodeTransport,
@@ -86,6 +87,12 @@ export interface ServerOptions {
   sendTimeout?: number
   /** ms a handler may take before the request is answered 504. `0` = none. Default 30 s. */
   handlerTimeout?: number
+  /**
+   * ms `close()` waits for requests it had accepted to be answered; at this deadline every one
+   * still unanswered gets `503` with `Connection: close` (a stream still under way, and a
+   * WebSocket, are cut then). Default 10 s. `close({ timeout })` overrides it for one call.
+   */
+  closeTimeout?: number
   /** Response compression: `true`/`false` or settings. Default on (gzip, deflate; ≥ 860 bytes; level 6). */
   compression?: boolean | Partial<CompressionOptions>
   /** Where log lines go. Default: `consoleLogHandler('info')` (stderr). */
@@ -781,7 +788,8 @@ export class Server {
           ? null
           : new PerMessageDeflate(deflate, { maxMessageLen: this.#wsSettings!.maxMessageLen }),
     }
-    const conn = res.closed ? null : res.upgrade(head, wsId, settings, this.#wsEvents)
+    // (Answered meanwhile: a 503 from close() at its deadline.)
+    const conn = res.closed || res.ended ? null : res.upgrade(head, wsId, settings, this.#wsEvents)
     if (conn === null) {
       this.#forgetSocket(wsId)
       return
@@ -944,20 +952,36 @@ export class Server {
   }
 
   /**
-   * Graceful shutdown: stop accepting, answer every request already received (with
-   * `Connection: close`), close idle keep-alive connections, then stop the workers.
+   * Graceful shutdown: stop accepting, answer every request already received (the last answer
+   * on each connection with `Connection: close`), close idle keep-alive connections, end event
+   * streams and close WebSockets (1001), then stop the workers. At the deadline (`timeout`, else
+   * the `closeTimeout` option, default 10 s) every request still unanswered is answered `503`
+   * with `Connection: close`: never silence. Workers get what is left of the deadline (at least
+   * 1 s) to finish work they do after answering.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => void server.close({ timeout: 30_000 }))
+   * ```
    */
-  close(): Promise<void> {
+  close(options: { timeout?: number } = {}): Promise<void> {
     if (this.#inert) return Promise.resolve()
     return (this.#closing ??= (async () => {
+      const timeout = options.timeout ?? this.#options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
+      if (!Number.isFinite(timeout) || timeout < 0)
+        throw new MummyError(
+          'ERR_MUMMY_INVALID_OPTION',
+          'close timeout must be a number of ms >= 0',
+        )
+      const started = Date.now()
       await this.#listening?.catch(() => {})
       if (this.#heartbeat !== null) clearInterval(this.#heartbeat)
       if (this.#sweeper !== null) clearInterval(this.#sweeper)
       // Event streams never finish on their own: end them, their clients reconnect elsewhere.
       for (const record of this.#sse.values()) record.stream.end()
-      await this.#transport?.close()
+      await this.#transport?.close(timeout)
       this.#poolClosing = true
-      await this.#pool?.close()
+      await this.#pool?.close({ timeout: Math.max(1000, timeout - (Date.now() - started)) })
     })())
   }
 }
