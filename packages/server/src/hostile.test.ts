@@ -1,7 +1,10 @@
 // What a stranger on the internet could do to the server, closed on both transports: each
 // case here failed before its fix (see the reliability notes), and each runs on node and uws.
 import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { exchange, sleep, waitFor } from '@mummy/test-kit'
 import { createServer, type Server } from './index.js'
@@ -183,7 +186,8 @@ describe.each(TRANSPORTS)('close() (%s transport)', (transport) => {
     })
     await server.listen(0, '127.0.0.1')
     // 200 × 300 ms on 4 workers is 15 s of work: most are still waiting at the deadline.
-    const asked = Array.from({ length: 200 }, () => ask(server.port, '/block/300'))
+    const tag = `${process.pid}-${transport}-`
+    const asked = Array.from({ length: 200 }, (_, i) => ask(server.port, `/ran/${tag}${i}/300`))
     await sleep(300)
     const t0 = Date.now()
     await server.close()
@@ -193,6 +197,17 @@ describe.each(TRANSPORTS)('close() (%s transport)', (transport) => {
     expect(count(200)).toBeGreaterThan(0)
     expect(count(503)).toBeGreaterThan(0)
     expect(Date.now() - t0).toBeLessThan(1500 + 2500)
+    // A request answered 503 had not started by the deadline, or was running then: none of
+    // them started after it (work answered "not done" must not be done later).
+    const started = statuses.map((_, i) => {
+      const file = path.join(os.tmpdir(), `mummy-ran-${tag}${i}`)
+      const at = fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : null
+      fs.rmSync(file, { force: true })
+      return at
+    })
+    const lateStarts = statuses.filter((s, i) => s === 503 && (started[i] ?? 0) > t0 + 1500 + 50)
+    expect(lateStarts).toEqual([])
+    expect(statuses.every((s, i) => s !== 200 || started[i] !== null)).toBe(true)
   })
 
   it('serves the first request of a connection made just before close()', async () => {

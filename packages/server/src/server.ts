@@ -942,6 +942,8 @@ export class Server {
   ): void {
     if (reason === 'timeout')
       this.#fail(jobId, 504, `handler timed out after ${this.#options.handlerTimeout ?? 30_000} ms`)
+    else if (detail?.code === 'ERR_MUMMY_POOL_CLOSED')
+      this.#fail(jobId, 503, 'request not started by the close() deadline', true)
     else
       this.#fail(
         jobId,
@@ -979,7 +981,12 @@ export class Server {
       if (this.#sweeper !== null) clearInterval(this.#sweeper)
       // Event streams never finish on their own: end them, their clients reconnect elsewhere.
       for (const record of this.#sse.values()) record.stream.end()
+      // At the deadline, requests no worker has started yet are withdrawn (answered 503: they
+      // must not run after being answered "not done"); the transport answers the rest.
+      const deadline = setTimeout(() => this.#pool?.withdrawUnstarted(), timeout)
+      deadline.unref()
       await this.#transport?.close(timeout)
+      clearTimeout(deadline)
       this.#poolClosing = true
       await this.#pool?.close({ timeout: Math.max(1000, timeout - (Date.now() - started)) })
     })())

@@ -255,3 +255,24 @@ describe('worker-side API on the main thread', () => {
     expect(getWorkerIndex()).toBe(-1)
   })
 })
+
+describe('withdrawUnstarted()', () => {
+  it('fails every job not started yet (queued or prefetched), lets the running one finish, and the pool goes on', async () => {
+    const { pool, rec } = make({ size: 1 })
+    await pool.start()
+    const running = pool.submit({ op: 'block', ms: 300 })
+    const waiting: number[] = []
+    for (let i = 0; i < 10; i++) waiting.push(pool.submit({ op: 'echo', value: i }))
+    await waitFor(() => rec.messages.get(running) !== undefined, 'the first job to start')
+    expect(pool.withdrawUnstarted()).toBe(10)
+    for (const id of waiting)
+      expect(rec.failed.get(id)).toMatchObject({
+        reason: 'worker-died',
+        detail: { code: 'ERR_MUMMY_POOL_CLOSED' },
+      })
+    await waitFor(() => rec.done.includes(running), 'the running job')
+    expect(rec.done.filter((id) => waiting.includes(id))).toEqual([])
+    const after = pool.submit({ op: 'echo', value: 'after' })
+    await waitFor(() => rec.done.includes(after), 'a job submitted afterwards')
+  })
+})

@@ -493,15 +493,21 @@ export class WorkerPool {
     await this.terminateAll()
   }
 
-  private terminateAll(): Promise<void> {
-    if (this.terminated !== null) return this.terminated
-    this.terminating = true
-    if (this.tick !== null) clearInterval(this.tick)
-    this.tick = null
+  /**
+   * Withdraws every job no worker has started yet — queued, or handed out but not claimed —
+   * so that none of them will run: each gets `onJobFailed(id, 'worker-died', { code:
+   * 'ERR_MUMMY_POOL_CLOSED' })`. Running jobs go on. Returns how many were withdrawn. For a
+   * shutdown deadline: work that was answered "not done" must not start afterwards.
+   *
+   * @example
+   * ```ts
+   * setTimeout(() => pool.withdrawUnstarted(), deadline)
+   * ```
+   */
+  withdrawUnstarted(): number {
+    const before = this.failed
     this.failQueued()
     for (const member of this.members) {
-      if (member.respawnTimer !== null) clearTimeout(member.respawnTimer)
-      member.respawnTimer = null
       for (const job of member.held) {
         if (
           job.slot >= 0 &&
@@ -513,6 +519,20 @@ export class WorkerPool {
         }
       }
     }
+    this.checkDrain()
+    return this.failed - before
+  }
+
+  private terminateAll(): Promise<void> {
+    if (this.terminated !== null) return this.terminated
+    this.terminating = true
+    if (this.tick !== null) clearInterval(this.tick)
+    this.tick = null
+    for (const member of this.members) {
+      if (member.respawnTimer !== null) clearTimeout(member.respawnTimer)
+      member.respawnTimer = null
+    }
+    this.withdrawUnstarted()
     for (const member of this.members) {
       if (member.state === READY) this.readyCount--
       if (member.worker !== null) {
