@@ -1,9 +1,11 @@
-// Prints the plain "N passed, N failed[, N skipped]" line from jest's --json output.
-// A suite that failed to run (syntax error, crash) counts as one failure; a lint failure too.
+// Prints the plain "N passed, N failed[, N skipped]" line from jest's --json output, plus the fuzz
+// targets' results (test/fuzz/run.mjs --json), one test each. A suite that failed to run (syntax
+// error, crash) counts as one failure; a lint failure too, and a fuzz run that left no results.
 // Exit code 1 when anything failed or nothing ran.
 import { readFileSync } from 'node:fs'
 
-const [file = '.jest-results.json', lintFailed = '0', smokeFailed = '0'] = process.argv.slice(2)
+const [file = '.jest-results.json', lintFailed = '0', smokeFailed = '0', fuzzFile] =
+  process.argv.slice(2)
 let results
 try {
   results = JSON.parse(readFileSync(file, 'utf8'))
@@ -12,13 +14,24 @@ try {
   console.log('0 passed, 1 failed')
   process.exit(1)
 }
-const passed = results.numPassedTests
+let fuzz = { passed: 0, failed: 0 }
+if (fuzzFile !== undefined) {
+  try {
+    fuzz = JSON.parse(readFileSync(fuzzFile, 'utf8'))
+  } catch {
+    console.log(`fuzz run left no results in ${fuzzFile}`)
+    fuzz = { passed: 0, failed: 1 }
+  }
+  if (fuzz.failed > 0) console.log(`fuzz: ${fuzz.failed} target(s) found a violation`)
+}
+const passed = results.numPassedTests + fuzz.passed
 const skipped = results.numPendingTests + results.numTodoTests
 const failed =
   results.numFailedTests +
   results.numRuntimeErrorTestSuites +
   Number(lintFailed === '1') +
-  Number(smokeFailed === '1')
+  Number(smokeFailed === '1') +
+  fuzz.failed
 for (const suite of results.testResults) {
   if (suite.status === 'failed') console.log(`failed: ${suite.name}`)
 }
