@@ -37,7 +37,15 @@ import {
   type WsJob,
 } from './protocol.js'
 import { registerWorkerHandler } from './registry.js'
-import { WebSocket, setWebSocketChannel, toMessage, type WebSocketHandler } from './websocket.js'
+import {
+  WebSocket,
+  addWebSocketChannel,
+  removeWebSocketChannel,
+  toMessage,
+  withChannel,
+  type Channel,
+  type WebSocketHandler,
+} from './websocket.js'
 import { Request } from './request.js'
 import { SseStream, type SseEvent, type SseHandler } from './sse.js'
 import {
@@ -236,6 +244,8 @@ export class Server {
   /** Unsent bytes above which a streamed response's connection is closed. */
   #streamLimit = DEFAULT_WEBSOCKET_SETTINGS.maxBackpressure
   #inline: Handler | null = null
+  /** Where handles used on the IO thread for this server post (set by listen). */
+  #channel: Channel | null = null
   #inlineWs: WebSocketHandler | null = null
   #listening: Promise<void> | null = null
   #closing: Promise<void> | null = null
@@ -387,12 +397,14 @@ export class Server {
       deflate: null,
     }
     this.#streamLimit = this.#wsSettings.maxBackpressure
-    setWebSocketChannel({
+    // Handles used on the IO thread (inline handlers, publish()) post to this server.
+    this.#channel = {
       post: (message) => this.#onWorkerMessage(message as WorkerMessage, null),
       table: this.#table,
       maxBackpressure: this.#wsSettings.maxBackpressure,
       policy: this.#wsSettings.backpressurePolicy,
-    })
+    }
+    addWebSocketChannel(this.#channel)
     const kind = o.transport ?? 'node'
     if (kind !== 'node' && kind !== 'uws' && kind !== 'auto')
       throw new MummyError(
@@ -409,6 +421,7 @@ export class Server {
     try {
       await this.#transport.listen(port, host)
     } catch (err) {
+      removeWebSocketChannel(this.#channel)
       await this.#pool?.close({ timeout: 1000 })
       throw err
     }
@@ -518,7 +531,7 @@ export class Server {
         return id
       },
     })
-    const handled = runHandler(this.#inline!, request, this.#log)
+    const handled = withChannel(this.#channel!, () => runHandler(this.#inline!, request, this.#log))
     if (upload !== null && upload.files.length > 0) {
       const paths = upload.files.map((f) => f.path)
       void Promise.resolve(handled).finally(() => removeFiles(paths))
@@ -529,7 +542,8 @@ export class Server {
   #runInlineEvent(record: WsRecord, wsId: number, event: WsEvent): void {
     const handler = this.#inlineWs
     if (handler === null) return
-    const run = (): Promise<void> | void => handler(new WebSocket(wsId), event[0], toMessage(event))
+    const run = (): Promise<void> | void =>
+      withChannel(this.#channel!, () => handler(new WebSocket(wsId), event[0], toMessage(event)))
     const fail = (error: unknown): void =>
       this.#log('error', `websocketHandler (${event[0]}) failed: ${describeError(error)}`)
     record.chain = (record.chain ?? Promise.resolve()).then(run).catch(fail)
@@ -708,7 +722,7 @@ export class Server {
     if (handler === null) return
     void (async () => {
       try {
-        await handler(new SseStream(id), 'close')
+        await withChannel(this.#channel!, () => handler(new SseStream(id), 'close'))
       } catch (error) {
         this.#log('error', `sseHandler (close) failed: ${describeError(error)}`)
       }
@@ -989,6 +1003,7 @@ export class Server {
       clearTimeout(deadline)
       this.#poolClosing = true
       await this.#pool?.close({ timeout: Math.max(1000, timeout - (Date.now() - started)) })
+      if (this.#channel !== null) removeWebSocketChannel(this.#channel)
     })())
   }
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { MummyError } from '@mummy/errors'
 import { isPoolWorker, postToMain, flushToMain } from '@mummy/workers'
 import { transferList, type StatusTable, type WsEvent } from './protocol.js'
@@ -37,7 +38,7 @@ export type WebSocketHandler = (
 ) => void | Promise<void>
 
 /** Where a worker-side handle sends its commands, and how it predicts send results. */
-interface Channel {
+export interface Channel {
   /** Posts `message`; `transfer` lists buffers it owns that may be moved instead of copied. */
   post(message: unknown, transfer?: ArrayBuffer[]): void
   table: StatusTable | null
@@ -45,11 +46,33 @@ interface Channel {
   policy: 'close' | 'drop'
 }
 
-let channel: Channel | null = null
+/** The servers of this thread (a worker belongs to one; the IO thread may run several). */
+const channels = new Set<Channel>()
+/** The channel when this thread has exactly one (the fast path: no lookup). */
+let only: Channel | null = null
+/** Inline handlers' channel while several servers share the IO thread (created on first need). */
+let scoped: AsyncLocalStorage<Channel> | null = null
 
-/** @internal Set once per thread by the server. */
-export function setWebSocketChannel(next: Channel): void {
-  channel = next
+/** @internal A server of this thread: handles used here post to `next`. */
+export function addWebSocketChannel(next: Channel): void {
+  channels.add(next)
+  only = channels.size === 1 ? next : null
+}
+
+/** @internal The server closed. */
+export function removeWebSocketChannel(ch: Channel): void {
+  channels.delete(ch)
+  only = channels.size === 1 ? (channels.values().next().value as Channel) : null
+}
+
+/**
+ * @internal Runs an inline handler (on the IO thread) so that the handles it uses — now and
+ * after any `await` — post to its own server's channel, however many servers share the thread.
+ */
+export function withChannel<T>(ch: Channel, fn: () => T): T {
+  if (channels.size <= 1) return fn()
+  scoped ??= new AsyncLocalStorage<Channel>()
+  return scoped.run(ch, fn)
 }
 
 /** @internal The channel of this thread (for other handle types). */
@@ -58,13 +81,18 @@ export function currentChannel(): Channel {
 }
 
 function current(): Channel {
-  if (channel === null) {
+  if (only !== null) return only
+  const ch = scoped?.getStore()
+  if (ch !== undefined) return ch
+  if (channels.size === 0)
     throw new MummyError(
       'ERR_MUMMY_NO_SERVER',
       'no server is running in this thread: start one with createServer().listen()',
     )
-  }
-  return channel
+  throw new MummyError(
+    'ERR_MUMMY_AMBIGUOUS_SERVER',
+    'several servers run in this thread: outside their handlers, use server.publish() / server.publishEvent()',
+  )
 }
 
 /**

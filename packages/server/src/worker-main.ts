@@ -26,7 +26,7 @@ import { SseStream, type SseHandler } from './sse.js'
 import { Request, type ResponseSettings } from './request.js'
 import {
   WebSocket,
-  setWebSocketChannel,
+  addWebSocketChannel,
   toMessage,
   workerChannel,
   type WebSocketHandler,
@@ -40,7 +40,7 @@ const settings: ResponseSettings = {
 }
 const EMPTY = Buffer.alloc(0)
 const table = new StatusTable(config.websocket.status)
-setWebSocketChannel(
+addWebSocketChannel(
   workerChannel(table, config.websocket.maxBackpressure, config.websocket.backpressurePolicy),
 )
 
