@@ -5,7 +5,53 @@
  * itself — it hands each complete request to {@link TransportOptions.onRequest}.
  */
 
-import type { SendStatus, WebSocketEvents, WebSocketSettings } from './websocket.js'
+import type { PerMessageDeflate } from '@mummy/websocket'
+
+/** What happened to a message given to `send`. */
+export type SendStatus = 'sent' | 'buffered' | 'dropped'
+
+/** What a connection does when its unsent output passes `maxBackpressure`. */
+export type BackpressurePolicy = 'close' | 'drop'
+
+/** Per-connection WebSocket settings. */
+export interface WebSocketSettings {
+  /** Largest message accepted (after reassembly and inflation); over it: close 1009. */
+  maxMessageLen: number
+  /** ms without any frame from the peer before the connection is closed; a ping is sent at half. `0` = never. */
+  idleTimeout: number
+  /** Unsent bytes above which a send is refused (`drop`) or the connection is closed with 1008 (`close`). */
+  maxBackpressure: number
+  /** See {@link BackpressurePolicy}. */
+  backpressurePolicy: BackpressurePolicy
+  /** permessage-deflate state when it was negotiated. */
+  deflate: PerMessageDeflate | null
+}
+
+/** Defaults for {@link WebSocketSettings}. */
+export const DEFAULT_WEBSOCKET_SETTINGS: Readonly<Omit<WebSocketSettings, 'deflate'>> =
+  Object.freeze({
+    maxMessageLen: 64 * 1024,
+    idleTimeout: 120_000,
+    maxBackpressure: 1024 * 1024,
+    backpressurePolicy: 'close',
+  })
+
+/** Kinds of message a peer can send. */
+export type InboundKind = 'text' | 'binary' | 'ping' | 'pong'
+
+/** Where a connection's events go (the server hands them to the worker pool). */
+export interface WebSocketEvents {
+  /** The 101 was written: the connection is open. */
+  onOpen(ws: TransportWebSocket): void
+  /** A message or control frame arrived. `data` is the caller's to keep. */
+  onMessage(ws: TransportWebSocket, kind: InboundKind, data: Buffer): void
+  /** The peer broke the protocol (the connection is being closed with `closeCode`). */
+  onError(ws: TransportWebSocket, code: string, message: string, closeCode: number): void
+  /** The connection is gone; called exactly once. `code` 1006 when it ended without a close frame. */
+  onClose(ws: TransportWebSocket, code: number, reason: string): void
+  /** Everything written so far was taken by the kernel. */
+  onDrain?(ws: TransportWebSocket): void
+}
 
 /** A fully received request, as a transport hands it over. */
 export interface TransportRequest {
