@@ -192,12 +192,14 @@ export function fuzz({
     corpusEntries: corpus,
     covered: covered.size,
     seen: seen.size,
+    uncovered: () => [...seen].filter((key) => !covered.has(key)),
     seconds: (performance.now() - started) / 1000,
     finding,
   })
 
+  // (What ran before — the modules' top level — is neither counted nor listed.)
+  takeBlocks(scopes, { hit: new Set(), seen: new Set() })
   // The seeds first, each on its own, so their coverage is the baseline.
-  take()
   for (const input of corpus) {
     if (!run(input)) return result()
     for (const key of take()) covered.add(key)

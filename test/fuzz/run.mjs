@@ -2,7 +2,10 @@
 // and prints executions, corpus and coverage per target. Exits 1 on a finding (the input is
 // saved under test/fuzz/findings/). Usage:
 //   node test/fuzz/run.mjs [--seconds 60] [--execs N] [--target http-parser,multipart] [--seed 1]
-//                          [--save-corpus] [--json results.json]
+//                          [--save-corpus] [--json results.json] [--uncovered]
+// --uncovered lists, per target, the blocks it never reached (file:line and the code). "Seen"
+// blocks include V8's empty continuation ranges after a return, which never run: the share
+// covered is a lower bound.
 // --save-corpus writes the inputs that reached new blocks to test/fuzz/corpus/<target>/ (the
 // next runs, CI's included, start from there); --json writes { passed, failed, targets }.
 //   node test/fuzz/run.mjs --replay <file> --target <name>   (runs one saved input)
@@ -18,6 +21,7 @@ const { values } = parseArgs({
     target: { type: 'string' },
     seed: { type: 'string', default: '1' },
     replay: { type: 'string' },
+    uncovered: { type: 'boolean', default: false },
     'save-corpus': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
@@ -64,7 +68,8 @@ for (const name of names) {
     seed: Number(values.seed),
     findingsDir,
   })
-  results.push({ ...result, corpusEntries: undefined })
+  results.push({ ...result, corpusEntries: undefined, uncovered: undefined })
+  if (values.uncovered) printUncovered(result.uncovered())
   if (values['save-corpus']) {
     const dir = new URL(`${name}/`, corpusDir)
     fs.mkdirSync(dir, { recursive: true })
@@ -92,3 +97,18 @@ if (values.json !== undefined)
     JSON.stringify({ passed: names.length - failed, failed, targets: results }),
   )
 process.exit(failed === 0 ? 0 : 1)
+
+/** Prints blocks never reached: `file:line  code` (the first line of each block). */
+function printUncovered(keys) {
+  const sources = new Map()
+  const rows = keys.map((key) => {
+    const [, url, start] = /^(.*):(\d+):(\d+)$/.exec(key)
+    if (!sources.has(url)) sources.set(url, fs.readFileSync(new URL(url), 'utf8'))
+    const text = sources.get(url)
+    const line = text.slice(0, Number(start)).split('\n').length
+    const code = text.slice(Number(start)).split('\n')[0].trim().slice(0, 90)
+    return { file: url.split('/').slice(-2).join('/'), line, code }
+  })
+  rows.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line)
+  for (const r of rows) console.log(`    ${r.file}:${r.line}  ${r.code}`)
+}
