@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { waitFor } from '@mummy/test-kit'
 import WebSocketClient from 'ws'
-import { MummyError } from '@mummy/errors'
+import type { MummyError } from '@mummy/errors'
 import { createServer, publish, type Server } from './index.js'
 import { TRANSPORTS } from './fixtures/transports.js'
 
