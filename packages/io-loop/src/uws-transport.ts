@@ -495,6 +495,14 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
   streamed: UwsStream | null = null
   /** The request's body is still arriving (set and cleared by the transport). */
   receiving = false
+  /** The client asked to close (`Connection: close`): the answer closes the connection. */
+  clientClose = false
+  /**
+   * uWebSockets.js itself saw a close (a 5-byte Connection value): it then closes after the
+   * answer but leaves `Connection: close` out of it ("unless the client already sent it"), so
+   * the header is written here — RFC 9112 §9.6, and a client that pools connections needs it.
+   */
+  uwsCloses = false
   #pauses = 0
   /** A closing answer waiting for the peer to stop sending (see {@link discarded}). */
   #deferred: (() => void) | null = null
@@ -519,7 +527,8 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
     this.ended = true
     if (this.closed) return
     // A refused upgrade closes too: the client may already be sending frames.
-    const closeConnection = close === true || this.ws !== null || this.transport.closing
+    const closeConnection =
+      close === true || this.ws !== null || this.transport.closing || this.clientClose
     if (closeConnection && this.receiving) {
       // uWebSockets.js closes at once after a closing answer, and a socket closed with unread
       // input is reset: the peer would likely lose the answer. So it waits until the peer
@@ -589,9 +598,7 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
     const res = this.res
     const isHead = this.isHead
     res.cork(() => {
-      res.writeStatus(statusReason(status))
-      for (let i = 0; i + 1 < headers.length; i += 2)
-        res.writeHeader(headers[i] as string, headers[i + 1] as string)
+      this.#head(status, headers)
       // (An explicit `undefined` length would be written as a huge Content-Length; closing
       // needs a length, so a 1xx/204/304 that also closes carries `Content-Length: 0`.)
       if (isBodylessStatus(status))
@@ -606,6 +613,18 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
       } else res.end(body ?? EMPTY, closeConnection)
     })
     this.transport.settled(this)
+  }
+
+  /**
+   * Writes the status line and `headers` (inside a cork), and the `Connection: close` that
+   * uWebSockets.js leaves out when it saw the client's (see {@link uwsCloses}).
+   */
+  #head(status: number, headers: readonly string[]): void {
+    const res = this.res
+    res.writeStatus(statusReason(status))
+    for (let i = 0; i + 1 < headers.length; i += 2)
+      res.writeHeader(headers[i] as string, headers[i + 1] as string)
+    if (this.uwsCloses) res.writeHeader('Connection', 'close')
   }
 
   stream(
@@ -627,11 +646,9 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
     if (this.isHead && length >= 0 && !isBodylessStatus(status) && this.ws === null) {
       // The head a GET would get (its Content-Length), without the body.
       this.closed = true
-      const closing = close === true || this.transport.closing
+      const closing = close === true || this.transport.closing || this.clientClose
       res.cork(() => {
-        res.writeStatus(statusReason(status))
-        for (let i = 0; i + 1 < headers.length; i += 2)
-          res.writeHeader(headers[i] as string, headers[i + 1] as string)
+        this.#head(status, headers)
         // (endWithoutBody(n) on a kept connection waits for n body bytes: see end().)
         if (closing) res.endWithoutBody(length, true)
         else res.writeHeader('Content-Length', String(length)).endWithoutBody()
@@ -640,13 +657,17 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
       this.transport.settled(this)
       return stream
     }
-    if (this.isHead && !isBodylessStatus(status) && this.ws === null && close !== true) {
+    if (
+      this.isHead &&
+      !isBodylessStatus(status) &&
+      this.ws === null &&
+      close !== true &&
+      !this.clientClose
+    ) {
       // The head a GET would get (a chunked body), without the body.
       this.closed = true
       res.cork(() => {
-        res.writeStatus(statusReason(status))
-        for (let i = 0; i + 1 < headers.length; i += 2)
-          res.writeHeader(headers[i] as string, headers[i + 1] as string)
+        this.#head(status, headers)
         res.writeHeader('Transfer-Encoding', 'chunked').endWithoutBody()
       })
       stream.finish(true)
@@ -661,10 +682,10 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
       return stream
     }
     res.cork(() => {
-      res.writeStatus(statusReason(status))
-      for (let i = 0; i + 1 < headers.length; i += 2)
-        res.writeHeader(headers[i] as string, headers[i + 1] as string)
-      if (close === true || this.transport.closing) res.writeHeader('Connection', 'close')
+      this.#head(status, headers)
+      // (A closing stream says so in its head: see UwsStream.end.)
+      if ((close === true || this.transport.closing || this.clientClose) && !this.uwsCloses)
+        res.writeHeader('Connection', 'close')
     })
     return stream
   }
@@ -842,13 +863,23 @@ export class UwsTransport implements Transport {
     let length = -1
     let chunked = false
     let upgrade = false
+    let clientClose = false
+    let uwsCloses = false
     req.forEach((name, value) => {
       headers.push(name, value)
       if (name === 'content-length') length = Number(value)
       else if (name === 'transfer-encoding') chunked = true
       else if (name === 'upgrade') upgrade = true
+      else if (name === 'connection') {
+        // uWebSockets.js takes any 5-byte value for "close": it closes after the answer and
+        // leaves `Connection: close` out of it. A longer list that names close closes too.
+        uwsCloses = value.length === 5
+        clientClose = uwsCloses || hasCloseToken(value)
+      }
     })
     const writer = new UwsResponseWriter(this, res, method === 'HEAD', ws)
+    writer.clientClose = clientClose
+    writer.uwsCloses = uwsCloses
     this.#writers.add(writer)
     let bodySink: BodySink | null = null
     res.onAborted(() => {
@@ -868,7 +899,7 @@ export class UwsTransport implements Transport {
       headers,
       body: EMPTY,
       remoteAddress,
-      keepAlive: !this.closing,
+      keepAlive: !this.closing && !clientClose,
       upgrade,
     }
     const refused = this.#heads.check(method, request.target, headers)
@@ -1066,4 +1097,10 @@ export class UwsTransport implements Transport {
     }
     return count
   }
+}
+
+/** Whether a Connection field value lists `close` (tokens are case-insensitive). */
+function hasCloseToken(value: string): boolean {
+  for (const token of value.split(',')) if (token.trim().toLowerCase() === 'close') return true
+  return false
 }

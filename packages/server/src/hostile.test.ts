@@ -2,6 +2,7 @@
 // case here failed before its fix (see the reliability notes), and each runs on node and uws.
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -116,6 +117,33 @@ describe.each(TRANSPORTS)('hostile peers (%s transport)', (transport) => {
       { timeout: transport === 'node' ? 3000 : 500 },
     )
     expect(responses.map((r) => r.status)).toEqual(transport === 'node' ? [501] : [])
+  })
+
+  it('a request with Connection: close gets Connection: close, then the connection closes', async () => {
+    const { responses, closed } = await exchange(
+      port,
+      'GET /fast HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Close\r\n\r\n',
+      { timeout: 3000 },
+    )
+    expect(responses.map((r) => [r.status, r.headers['connection']])).toEqual([[200, 'close']])
+    expect(closed).toBe(true)
+    // A pooling client (node:http's keep-alive agent) never reuses such a connection.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    let failures = 0
+    for (let i = 0; i < 40; i++) {
+      const status = await new Promise<number>((resolve) => {
+        const headers = i % 4 === 0 ? { Connection: 'close' } : {}
+        http
+          .get({ host: '127.0.0.1', port, path: '/fast', agent, headers }, (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          })
+          .on('error', () => resolve(0))
+      })
+      if (status !== 200) failures++
+    }
+    agent.destroy()
+    expect(failures).toBe(0)
   })
 
   it('an invalid Host is refused with 400; valid forms are served', async () => {
