@@ -1,11 +1,16 @@
 // Prints the plain "N passed, N failed[, N skipped]" line from jest's --json output, plus the fuzz
-// targets' results (test/fuzz/run.mjs --json), one test each. A suite that failed to run (syntax
+// targets' results (test/fuzz/run.mjs --json), one test each, and the soak run (one failure). A suite that failed to run (syntax
 // error, crash) counts as one failure; a lint failure too, and a fuzz run that left no results.
 // Exit code 1 when anything failed or nothing ran.
 import { readFileSync } from 'node:fs'
 
-const [file = '.jest-results.json', lintFailed = '0', smokeFailed = '0', fuzzFile] =
-  process.argv.slice(2)
+const [
+  file = '.jest-results.json',
+  lintFailed = '0',
+  smokeFailed = '0',
+  fuzzFile,
+  soakFailed = '0',
+] = process.argv.slice(2)
 let results
 try {
   results = JSON.parse(readFileSync(file, 'utf8'))
@@ -31,11 +36,13 @@ const failed =
   results.numRuntimeErrorTestSuites +
   Number(lintFailed === '1') +
   Number(smokeFailed === '1') +
-  fuzz.failed
+  fuzz.failed +
+  Number(soakFailed === '1')
 for (const suite of results.testResults) {
   if (suite.status === 'failed') console.log(`failed: ${suite.name}`)
 }
 if (lintFailed === '1') console.log('lint failed')
 if (smokeFailed === '1') console.log('benchmark smoke run failed')
+if (soakFailed === '1') console.log('soak run failed')
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(failed > 0 || passed === 0 ? 1 : 0)
