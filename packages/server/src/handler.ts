@@ -1,4 +1,5 @@
-import { MummyError } from '@mummy/errors'
+import { MummyError, isMummyError } from '@mummy/errors'
+import { STATUS_TEXT } from '@mummy/io-loop'
 import { describeError, type LogLevel } from './log.js'
 import type { Request } from './request.js'
 
@@ -72,6 +73,14 @@ function failed(
   error: unknown,
   log: (level: LogLevel, message: string) => void,
 ): void {
+  // A typed error that is the client's fault (bad JSON, say) answers with its 4xx status.
+  const status = isMummyError(error) ? error.status : undefined
+  if (status !== undefined && status >= 400 && status < 500) {
+    log('warn', `handler for ${request.method} ${request.uri}: ${describeError(error)}`)
+    if (!request.responded)
+      request.respond(status, TEXT, `${STATUS_TEXT[status] ?? 'Bad Request'}\n`)
+    return
+  }
   log('error', `handler for ${request.method} ${request.uri} failed: ${describeError(error)}`)
   if (!request.responded) request.respond(500, TEXT, 'Internal Server Error\n')
 }

@@ -146,6 +146,21 @@ describe.each(TRANSPORTS)('hostile peers (%s transport)', (transport) => {
     expect(failures).toBe(0)
   })
 
+  it('bad JSON given to request.json() answers 400 (the client is at fault), good JSON is read', async () => {
+    const post = (body: string): Promise<{ responses: { status: number; body: Buffer }[] }> =>
+      exchange(
+        port,
+        `POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        { responses: 1 },
+      )
+    const bad = await post('{"a": 1,')
+    expect(bad.responses.map((r) => [r.status, r.body.toString()])).toEqual([
+      [400, 'Bad Request\n'],
+    ])
+    const good = await post('{"a":[1,2]}')
+    expect(good.responses.map((r) => [r.status, r.body.toString()])).toEqual([[200, '{"a":[1,2]}']])
+  })
+
   it('an invalid Host is refused with 400; valid forms are served', async () => {
     for (const host of ['a@b', 'a/b', 'a b', 'a, b', 'a%zz', '[::1', 'a:b:c', 'h:8o']) {
       const { responses, closed } = await exchange(
