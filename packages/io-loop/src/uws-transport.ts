@@ -1065,6 +1065,8 @@ export class UwsTransport implements Transport {
       socket.early?.push([1, topic])
       return true
     }
+    // (uWebSockets.js answers true for a topic already subscribed; the contract says false.)
+    if (socket.ws.isSubscribed(topic)) return false
     return socket.ws.subscribe(topic)
   }
 

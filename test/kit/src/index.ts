@@ -92,6 +92,8 @@ export interface WireResponse {
   /** Header lines as received, `[name, value]`. */
   rawHeaders: [string, string][]
   body: Buffer
+  /** The response's bytes as received: head and framed body (chunk sizes included). */
+  raw: Buffer
 }
 
 /**
@@ -106,6 +108,7 @@ export function readResponses(
   const responses: WireResponse[] = []
   let offset = 0
   for (;;) {
+    const start = offset
     const end = data.indexOf('\r\n\r\n', offset, 'latin1')
     if (end === -1) break
     const lines = data.toString('latin1', offset, end).split('\r\n')
@@ -128,7 +131,14 @@ export function readResponses(
     const isHead = head[responses.length] === true
     if (status < 200 && status !== 101) {
       offset = bodyStart
-      responses.push({ status, reason: match[2] ?? '', headers, rawHeaders, body: Buffer.alloc(0) })
+      responses.push({
+        status,
+        reason: match[2] ?? '',
+        headers,
+        rawHeaders,
+        body: Buffer.alloc(0),
+        raw: data.subarray(start, offset),
+      })
       continue
     }
     if (isHead || status === 204 || status === 304) {
@@ -161,7 +171,14 @@ export function readResponses(
       body = Buffer.concat(parts)
       bodyStart = p
       offset = p
-      responses.push({ status, reason: match[2] ?? '', headers, rawHeaders, body })
+      responses.push({
+        status,
+        reason: match[2] ?? '',
+        headers,
+        rawHeaders,
+        body,
+        raw: data.subarray(start, offset),
+      })
       continue
     } else {
       const length = headers['content-length'] === undefined ? 0 : Number(headers['content-length'])
@@ -170,7 +187,14 @@ export function readResponses(
       bodyStart += length
     }
     offset = bodyStart
-    responses.push({ status, reason: match[2] ?? '', headers, rawHeaders, body })
+    responses.push({
+      status,
+      reason: match[2] ?? '',
+      headers,
+      rawHeaders,
+      body,
+      raw: data.subarray(start, offset),
+    })
   }
   return { responses, used: offset }
 }
@@ -259,3 +283,4 @@ export function get(path: string, extra = ''): string {
   return `GET ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}\r\n`
 }
 export * from './ws.js'
+export * from './transport-contract.js'
