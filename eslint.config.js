@@ -2,6 +2,20 @@ import js from '@eslint/js'
 import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
+/** Every package, and the ones each may import (DESIGN.md §2). */
+const LAYERS = {
+  errors: [],
+  parser: ['errors'],
+  router: ['errors'],
+  websocket: ['errors'],
+  sse: ['errors'],
+  workers: ['errors'],
+  'io-loop': ['errors', 'parser', 'websocket'],
+  uploads: ['errors', 'parser', 'io-loop'],
+  server: ['errors', 'parser', 'router', 'websocket', 'sse', 'workers', 'io-loop', 'uploads'],
+}
+const PACKAGES = Object.keys(LAYERS)
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'benchmarks/results/**', '**/*.d.ts'] },
   js.configs.recommended,
@@ -28,25 +42,42 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    files: [
-      'packages/parser/**',
-      'packages/router/**',
-      'packages/workers/**',
-      'packages/errors/**',
-    ],
+  // The layering (DESIGN.md §2): each package may import only the packages below it.
+  ...Object.entries(LAYERS).map(([name, allowed]) => ({
+    files: [`packages/${name}/**`],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              group: ['@mummy/server', '@mummy/io-loop', '@mummy/*/src/*'],
-              message: 'a lower package never imports a higher one',
+              group: ['@mummy/*/src/*', '@mummy/*/dist/*'],
+              message: 'import a package by its name, never its internals',
             },
+            ...(PACKAGES.some((p) => p !== name && !allowed.includes(p))
+              ? [
+                  {
+                    group: PACKAGES.filter((p) => p !== name && !allowed.includes(p)).map(
+                      (p) => `@mummy/${p}`,
+                    ),
+                    message: `a lower package never imports a higher one (${name} may use: ${allowed.join(', ') || 'none'})`,
+                  },
+                ]
+              : []),
           ],
         },
       ],
+    },
+  })),
+  {
+    // Type-aware: a promise nobody awaits or catches is an unhandled rejection waiting to happen.
+    files: ['packages/*/src/**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
     },
   },
   {
