@@ -36,6 +36,7 @@ import {
   type WsEvent,
   type WsJob,
 } from './protocol.js'
+import { validateOptions } from './options.js'
 import { registerWorkerHandler } from './registry.js'
 import {
   WebSocket,
@@ -289,11 +290,6 @@ export class Server {
     const o = this.#options
     const uploads = (this.#uploads = resolveUploads(o.uploads))
     const workers = o.workers ?? defaultWorkers()
-    if (!Number.isInteger(workers) || workers < 0)
-      throw new MummyError(
-        'ERR_MUMMY_INVALID_OPTION',
-        `workers must be an integer >= 0, got ${String(workers)}`,
-      )
     if (workers === 0) {
       const app =
         o.app !== undefined
@@ -406,11 +402,6 @@ export class Server {
     }
     addWebSocketChannel(this.#channel)
     const kind = o.transport ?? 'node'
-    if (kind !== 'node' && kind !== 'uws' && kind !== 'auto')
-      throw new MummyError(
-        'ERR_MUMMY_INVALID_OPTION',
-        `transport must be 'node', 'uws' or 'auto', got ${String(kind)}`,
-      )
     this.#transport =
       kind === 'uws' || (kind === 'auto' && loadUws().available)
         ? new UwsTransport({
@@ -426,8 +417,6 @@ export class Server {
       throw err
     }
     const heartbeat = o.sseHeartbeat ?? 15_000
-    if (!Number.isFinite(heartbeat) || heartbeat < 0)
-      throw new MummyError('ERR_MUMMY_INVALID_OPTION', 'sseHeartbeat must be a number of ms >= 0')
     if (heartbeat > 0) {
       this.#heartbeat = setInterval(() => this.#beat(heartbeat), Math.max(100, heartbeat / 4))
       this.#heartbeat.unref()
@@ -1061,6 +1050,7 @@ export function createServer(
     'app' in first &&
     typeof (first as { handle?: unknown }).handle !== 'function'
   const options: ServerOptions = isOptions ? (first as ServerOptions) : (second ?? {})
+  validateOptions(options)
   const handler = isOptions ? null : toHandler(first, 'the handler passed to createServer')
   if (isPoolWorker()) {
     if (handler !== null)
