@@ -179,6 +179,30 @@ describe.each(TRANSPORTS)('hostile peers (%s transport)', (transport) => {
   })
 })
 
+describe.each(TRANSPORTS)('a port already in use (%s transport)', (transport) => {
+  it('rejects listen() with ERR_MUMMY_LISTEN, and logs nothing about the workers it stops', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1')
+    await new Promise((resolve) => blocker.once('listening', resolve))
+    const logs: string[] = []
+    const server = createServer({
+      transport,
+      app: APP,
+      workers: 2,
+      logHandler: (level, message) => logs.push(`${level}: ${message}`),
+    })
+    try {
+      const error = await server
+        .listen((blocker.address() as net.AddressInfo).port, '127.0.0.1')
+        .catch((e: unknown) => e)
+      expect((error as { code?: string }).code).toBe('ERR_MUMMY_LISTEN')
+      await sleep(300)
+      expect(logs).toEqual([])
+    } finally {
+      blocker.close()
+    }
+  })
+})
+
 describe.each(TRANSPORTS)('a spinning handler (%s transport)', (transport) => {
   it('gets its 504 at handlerTimeout; requests sent after it are answered soon after, not at 3 × handlerTimeout', async () => {
     const server = createServer({
@@ -296,12 +320,13 @@ describe.each(TRANSPORTS)('close() (%s transport)', (transport) => {
 
 describe.each(TRANSPORTS)('multipart over TCP (%s transport)', (transport) => {
   it('answers the same whether a part header line arrives whole or split between CR and LF', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mummy-hostile-'))
     const server = createServer({
       transport,
       app: APP,
       workers: 1,
       logHandler: () => {},
-      uploads: { dir: `/tmp/mummy-hostile-${process.pid}-${transport}` },
+      uploads: { dir },
     })
     await server.listen(0, '127.0.0.1')
     try {
@@ -322,6 +347,7 @@ describe.each(TRANSPORTS)('multipart over TCP (%s transport)', (transport) => {
       expect(split.responses.map((r) => r.status)).toEqual([400])
     } finally {
       await server.close()
+      fs.rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -412,7 +412,9 @@ export class Server {
     try {
       await this.#transport.listen(port, host)
     } catch (err) {
+      // Reported once, by the rejection: the workers' exits are no news.
       removeWebSocketChannel(this.#channel)
+      this.#poolClosing = true
       await this.#pool?.close({ timeout: 1000 })
       throw err
     }
