@@ -65,3 +65,20 @@ describe('createServer options', () => {
     expect(() => validateOptions(null)).toThrow('options must be an object, got null')
   })
 })
+
+describe('listen() arguments', () => {
+  it.each([
+    ['8080', undefined, 'listen() port must be an integer 0…65535, got "8080"'],
+    [70000, undefined, 'listen() port must be an integer 0…65535, got 70000'],
+    [-1, undefined, 'listen() port must be an integer 0…65535, got -1'],
+    [80.5, undefined, 'listen() port must be an integer 0…65535, got 80.5'],
+    [0, '', 'listen() host must be a non-empty string, got ""'],
+    [0, 127, 'listen() host must be a non-empty string, got 127'],
+  ])('rejects listen(%p, %p)', async (port, host, message) => {
+    const server = createServer(router, { workers: 0, logHandler: () => {} })
+    const error = (await server
+      .listen(port as never, host as never)
+      .catch((e: unknown) => e)) as MummyError
+    expect([error.code, error.message]).toEqual(['ERR_MUMMY_INVALID_OPTION', message])
+  })
+})

@@ -133,3 +133,26 @@ export function validateOptions(options: unknown): void {
       )
   }
 }
+
+/**
+ * Checks `listen(port, host)`'s arguments: a port is an integer 0–65535 (0: any free port), a
+ * host a non-empty string. Returns the `ERR_MUMMY_INVALID_OPTION` error to reject with, or null.
+ *
+ * @example
+ * ```ts
+ * listenArgumentError('8080', undefined)?.message // 'listen() port must be an integer 0…65535, got "8080"'
+ * ```
+ */
+export function listenArgumentError(port: unknown, host: unknown): MummyError | null {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)
+    return new MummyError(
+      'ERR_MUMMY_INVALID_OPTION',
+      `listen() port must be an integer 0…65535, got ${show(port)}`,
+    )
+  if (host !== undefined && (typeof host !== 'string' || host === ''))
+    return new MummyError(
+      'ERR_MUMMY_INVALID_OPTION',
+      `listen() host must be a non-empty string, got ${show(host)}`,
+    )
+  return null
+}

@@ -36,7 +36,7 @@ import {
   type WsEvent,
   type WsJob,
 } from './protocol.js'
-import { validateOptions } from './options.js'
+import { listenArgumentError, validateOptions } from './options.js'
 import { registerWorkerHandler } from './registry.js'
 import {
   WebSocket,
@@ -283,6 +283,8 @@ export class Server {
    */
   listen(port = 8080, host?: string): Promise<void> {
     if (this.#inert) return Promise.resolve()
+    const invalid = listenArgumentError(port, host)
+    if (invalid !== null) return Promise.reject(invalid)
     return (this.#listening ??= this.#start(port, host))
   }
 
