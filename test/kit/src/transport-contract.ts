@@ -2423,63 +2423,48 @@ export function runTransportContract(
         },
       )
 
-      it(
-        title(
-          'a peer that breaks the protocol: close 1002, onError, onClose(1002)',
-          'ws-protocol-errors',
-        ),
-        async () => {
-          const s = await webSockets()
-          const client = await ws(s.port, '/1')
-          client.send(1, Buffer.from('x'), { rsv2: true })
-          await client.closed
-          await waitFor(() => s.log.some((e) => e[0] === 'close'))
-          await sleep(20)
-          if (has('ws-protocol-errors')) {
-            expect(client.frames).toEqual([])
+      // A peer that breaks the protocol, and one that sends too much: the close code, an error
+      // event with its stable code, then onClose with that code.
+      for (const [what, frame, code, errorCode] of [
+        [
+          'a peer that breaks the protocol',
+          { rsv2: true, data: Buffer.from('x') },
+          1002,
+          'ERR_MUMMY_WS_RESERVED_BITS',
+        ],
+        [
+          'a message over maxMessageLen',
+          { data: Buffer.alloc(2000, 0x61) },
+          1009,
+          'ERR_MUMMY_WS_MESSAGE_TOO_LARGE',
+        ],
+      ] as const) {
+        it(
+          title(`${what}: close ${code}, onError, onClose(${code})`, 'ws-protocol-errors'),
+          async () => {
+            const s = await webSockets()
+            const client = await ws(s.port, '/1')
+            client.send(1, frame.data, 'rsv2' in frame ? { rsv2: true } : {})
+            await client.closed
+            await waitFor(() => s.log.some((e) => e[0] === 'close'))
+            await sleep(20)
+            if (has('ws-protocol-errors')) {
+              expect(client.frames).toEqual([])
+              expect(s.log).toEqual([
+                ['open', 1],
+                ['close', 1, 1006],
+              ])
+              return
+            }
+            expect(framesOf(client)).toEqual([[8, code, '']])
             expect(s.log).toEqual([
               ['open', 1],
-              ['close', 1, 1006],
+              ['error', 1, errorCode, code],
+              ['close', 1, code],
             ])
-            return
-          }
-          expect(framesOf(client)).toEqual([[8, 1002, '']])
-          expect(s.log).toEqual([
-            ['open', 1],
-            ['error', 1, 'ERR_MUMMY_WS_RESERVED_BITS', 1002],
-            ['close', 1, 1002],
-          ])
-        },
-      )
-
-      it(
-        title(
-          'a message over maxMessageLen: close 1009, onError, onClose(1009)',
-          'ws-protocol-errors',
-        ),
-        async () => {
-          const s = await webSockets()
-          const client = await ws(s.port, '/1')
-          client.send(1, Buffer.alloc(2000, 0x61))
-          await client.closed
-          await waitFor(() => s.log.some((e) => e[0] === 'close'))
-          await sleep(20)
-          if (has('ws-protocol-errors')) {
-            expect(client.frames).toEqual([])
-            expect(s.log).toEqual([
-              ['open', 1],
-              ['close', 1, 1006],
-            ])
-            return
-          }
-          expect(framesOf(client)).toEqual([[8, 1009, '']])
-          expect(s.log).toEqual([
-            ['open', 1],
-            ['error', 1, 'ERR_MUMMY_WS_MESSAGE_TOO_LARGE', 1009],
-            ['close', 1, 1009],
-          ])
-        },
-      )
+          },
+        )
+      }
 
       it(title('pause() holds inbound messages back until resume()', 'ws-pause'), async () => {
         const s = await webSockets({
