@@ -73,5 +73,5 @@ const server = createServer(router, {
   maxBackpressure: 1024 * 1024, // unsent bytes per connection above which sends are refused
   backpressure: process.env.BACKPRESSURE === 'close' ? 'close' : 'drop',
 })
-if (isMainThread) console.log('Serving on http://localhost:8080')
 await server.listen(Number(process.env.PORT ?? 8080))
+if (isMainThread) console.log(`Serving on http://localhost:${server.port}`)

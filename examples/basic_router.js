@@ -13,5 +13,5 @@ router.get('/', indexHandler)
 
 const server = createServer(router)
 // This file is loaded again in every worker thread; print only once, on the IO thread.
-if (isMainThread) console.log('Serving on http://localhost:8080')
 await server.listen(Number(process.env.PORT ?? 8080))
+if (isMainThread) console.log(`Serving on http://localhost:${server.port}`)

@@ -39,7 +39,7 @@ await server.listen(Number(process.env.PORT ?? 8080))
 
 // Top-level code runs in every worker too: only the IO thread runs the timer.
 if (isMainThread) {
-  console.log('Serving on http://localhost:8080')
+  console.log(`Serving on http://localhost:${server.port}`)
   let tick = 0
   setInterval(
     () => {

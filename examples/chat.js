@@ -69,5 +69,5 @@ function websocketHandler(ws, event, message) {
 }
 
 const server = createServer(router, { websocketHandler, workers: 4 })
-if (isMainThread) console.log('Serving on http://localhost:8080')
 await server.listen(Number(process.env.PORT ?? 8080))
+if (isMainThread) console.log(`Serving on http://localhost:${server.port}`)

@@ -1,11 +1,15 @@
 // A SQLite-backed handler with a synchronous driver (better-sqlite3): blocking queries on worker threads.
 // Run: node examples/sqlite.js; then: curl -d 'hello' localhost:8080/notes && curl localhost:8080/notes
 import Database from 'better-sqlite3'
+import os from 'node:os'
+import path from 'node:path'
 import { isMainThread } from 'node:worker_threads'
 import { Router, createServer } from '@mummy/server'
 
 // Every worker opens its own connection (each thread has its own heap); WAL lets them share the file.
-const db = new Database(process.env.NOTES_DB ?? 'notes.db')
+// The database lives in the temp folder unless NOTES_DB names one (never the working directory).
+const file = process.env.NOTES_DB ?? path.join(os.tmpdir(), 'mummy-example-notes.db')
+const db = new Database(file)
 db.pragma('journal_mode = WAL')
 db.pragma('busy_timeout = 5000')
 db.exec(
@@ -28,5 +32,5 @@ router.get('/notes', (request) => {
 })
 
 const server = createServer(router, { workers: 4 })
-if (isMainThread) console.log('Serving on http://localhost:8080')
 await server.listen(Number(process.env.PORT ?? 8080))
+if (isMainThread) console.log(`Serving on http://localhost:${server.port}; notes in ${file}`)

@@ -1,5 +1,6 @@
 // The same handlers on the uWebSockets.js transport: `transport: 'auto'` takes it where its
 // native build loads and falls back to node:net elsewhere. Run: node examples/uws_transport.js
+import { isMainThread } from 'node:worker_threads'
 import { Router, createServer } from '@mummy/server'
 
 const router = new Router()
@@ -14,4 +15,6 @@ function websocketHandler(ws, event, message) {
 
 const server = createServer(router, { websocketHandler, transport: 'auto' })
 await server.listen(Number(process.env.PORT ?? 8080))
-console.log(`Serving on http://localhost:${server.port} (${server.transport} transport)`)
+// (This file runs again in every worker: only the IO thread says where it listens.)
+if (isMainThread)
+  console.log(`Serving on http://localhost:${server.port} (${server.transport} transport)`)

@@ -4,7 +4,7 @@ import { sleep, waitFor } from '@mummy/test-kit'
 import WebSocketClient from 'ws'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -66,6 +66,31 @@ async function curl(args: string[]): Promise<string> {
 }
 
 describe('examples', () => {
+  it('every example that prints its URL prints the one it listens on, once', async () => {
+    const printing = [
+      'backpressure.js',
+      'basic_router.js',
+      'basic_websockets.js',
+      'broadcast.js',
+      'chat.js',
+      'sqlite.js',
+      'sse.js',
+      'static.js',
+      'streaming.js',
+      'tus.js',
+      'uploads.js',
+      'uws_transport.js',
+    ]
+    for (const file of printing) {
+      const { port, output } = await startExample(file)
+      const until = Date.now() + 5000
+      while (!/localhost:\d+/.test(output()) && Date.now() < until) await sleep(20)
+      await sleep(200) // (a worker that printed too would have done so by now)
+      const printed = [...output().matchAll(/http:\/\/localhost:(\d+)/g)].map((m) => Number(m[1]))
+      expect([file, printed]).toEqual([file, [port]])
+    }
+  }, 60_000)
+
   it('basic_router.js (the seed Router example) answers Hello, World! and prints once', async () => {
     const { port, output } = await startExample('basic_router.js')
     expect(await curl([`http://127.0.0.1:${port}/`])).toBe('Hello, World!')
@@ -241,6 +266,9 @@ describe('examples', () => {
       writeFileSync(path.join(dir, 'app.js'), 'console.log(1)\n'.repeat(100))
       writeFileSync(path.join(dir, 'app.js.gz'), gzipSync('console.log(1)\n'.repeat(100)))
       writeFileSync(path.join(os.tmpdir(), 'mummy-outside.txt'), 'secret')
+      writeFileSync(path.join(dir, '.env'), 'SECRET=1\n')
+      mkdirSync(path.join(dir, '.git'))
+      writeFileSync(path.join(dir, '.git', 'config'), '[core]\n')
       const { port } = await startExample('static.js', { STATIC_DIR: dir })
       const base = `http://127.0.0.1:${port}/static`
       const head = await curl(['-i', `${base}/hello.txt`])
@@ -268,6 +296,9 @@ describe('examples', () => {
         '/../mummy-outside.txt',
         '/%2e%2e/mummy-outside.txt',
         '/..%2fmummy-outside.txt',
+        '/.env',
+        '/.git/config',
+        '/%2egit/config',
       ])
         expect(
           await curl([
