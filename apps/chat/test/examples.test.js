@@ -78,7 +78,8 @@ describe('WebSocket examples', () => {
       ws.send('stream')
       await sleep(pause)
       ws.resume()
-      await until(() => texts(messages).length === 1, 20_000, 'the stream summary')
+      // (Generous: 2,048 paced chunks take a few seconds alone, far longer beside other suites.)
+      await until(() => texts(messages).length === 1, 60_000, 'the stream summary')
       const [, sent, buffered, dropped] = texts(messages)[0]
         .match(/^stream: (\d+) sent, (\d+) buffered, (\d+) dropped$/)
         .map(Number)
@@ -112,13 +113,13 @@ describe('WebSocket examples', () => {
       'the flood to drain',
     )
     ws.send('stream')
-    await until(() => texts(messages).length === 1, 20_000, 'the stream after the flood')
+    await until(() => texts(messages).length === 1, 60_000, 'the stream after the flood')
     const flooded = binaries(messages).length - 2048
     expect(flooded).toBeGreaterThan(0)
     expect(flooded).toBeLessThan(1024)
     expect(output()).toMatch(/flood: \d+ sent, \d+ buffered, \d+ dropped/)
     ws.close()
-  }, 60_000)
+  }, 180_000)
 
   it('backpressure.js with BACKPRESSURE=close: a flooded slow reader is closed with 1008', async () => {
     const { port } = await startExample('backpressure.js', { BACKPRESSURE: 'close' })
