@@ -11,6 +11,10 @@ for (let c = 0x41; c <= 0x5a; c++) REG_NAME[c] = 1
 for (let c = 0x61; c <= 0x7a; c++) REG_NAME[c] = 1
 for (const ch of "-._~!$&'()*+,;=%") REG_NAME[ch.charCodeAt(0)] = 1
 
+/** {@link REG_NAME} without `%`: the bytes of a host that needs no further check. */
+const HOST_PLAIN = REG_NAME.slice()
+HOST_PLAIN[0x25] = 0
+
 const COLON = 0x3a
 const PERCENT = 0x25
 const DOT = 0x2e
@@ -143,7 +147,17 @@ function isHostPort(s: string, a: number, b: number, requireHost: boolean): bool
  * ```
  */
 export function isValidHost(value: string): boolean {
-  return isHostPort(value, 0, value.length, false)
+  // Fast path, one pass: a reg-name without percent-escapes, then an optional `:port`.
+  const n = value.length
+  let k = 0
+  for (; k < n; k++) {
+    const c = value.charCodeAt(k)
+    if (c < 128 && HOST_PLAIN[c] === 1) continue
+    if (c !== COLON) return isHostPort(value, 0, n, false)
+    break
+  }
+  for (k++; k < n; k++) if (!isDigit(value.charCodeAt(k))) return false
+  return true
 }
 
 /**
