@@ -13,7 +13,9 @@
  * ```
  * @packageDocumentation
  */
-export { createServer, Server, type ServerOptions } from './server.js'
+export { createServer } from './create-server.js'
+export { Server } from './server.js'
+export type { ServerOptions } from './options.js'
 export { Router } from './router.js'
 export {
   Request,

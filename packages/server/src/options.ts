@@ -3,7 +3,88 @@
  * the right type and range. A mistake is reported at once, naming the option and the value
  * received, instead of being ignored or found at `listen()`.
  */
+import type { ResourceLimits } from 'node:worker_threads'
 import { MummyError } from '@mummy/errors'
+import type { UploadOptions } from '@mummy/uploads'
+import type { DeflateOptions } from '@mummy/websocket'
+import type { CompressionOptions } from './compression.js'
+import type { LogHandler } from './log.js'
+import type { SseHandler } from './sse.js'
+import type { WebSocketHandler } from './websocket.js'
+
+/** Options of {@link createServer}. Every field is optional; defaults are listed in the README. */
+export interface ServerOptions {
+  /**
+   * Worker threads that run handlers. Default: 4 × the cores (`os.availableParallelism()`),
+   * at least 4 — blocking handlers need more threads than cores. `0` runs handlers inline on
+   * the IO thread (for measurements and tests only: a blocking handler then stalls everyone).
+   */
+  workers?: number
+  /** App-module form: a module whose default export is a handler or a Router. */
+  app?: string | URL
+  /** Single-file form: the script re-loaded in each worker. Default: the entry script (`process.argv[1]`). */
+  module?: string | URL
+  /** Jobs one worker runs at once; raise it for async handlers that mostly await. Default 1. */
+  concurrency?: number
+  /** Largest request head in bytes (431/414 above). Default 8 KiB. */
+  maxHeadersLen?: number
+  /** Largest request body in bytes (413 above). Default 1 MiB. */
+  maxBodyLen?: number
+  /** ms from a request's first byte to the end of its head (408 after). Default 20 s. */
+  headersTimeout?: number
+  /** ms for a whole request, head and body (408 after). Default 300 s. */
+  requestTimeout?: number
+  /** ms an idle keep-alive connection is kept. Default 5 s. */
+  keepAliveTimeout?: number
+  /** ms a peer may leave response bytes unread before it is dropped. Default 30 s. */
+  sendTimeout?: number
+  /** ms a handler may take before the request is answered 504. `0` = none. Default 30 s. */
+  handlerTimeout?: number
+  /**
+   * ms `close()` waits for requests it had accepted to be answered; at this deadline every one
+   * still unanswered gets `503` with `Connection: close` (a stream still under way, and a
+   * WebSocket, are cut then). Default 10 s. `close({ timeout })` overrides it for one call.
+   */
+  closeTimeout?: number
+  /** Response compression: `true`/`false` or settings. Default on (gzip, deflate; ≥ 860 bytes; level 6). */
+  compression?: boolean | Partial<CompressionOptions>
+  /** Where log lines go. Default: `consoleLogHandler('info')` (stderr). */
+  logHandler?: LogHandler
+  /**
+   * Transport: `'node'` (node:net + `@mummy/parser`: the conformant one), `'uws'`
+   * (uWebSockets.js; fails with `ERR_MUMMY_TRANSPORT_UNAVAILABLE` where its native build does
+   * not load) or `'auto'` (uWebSockets.js where it loads, else node). Default `'node'`. See
+   * the `@mummy/io-loop` README for what uWebSockets.js decides differently.
+   */
+  transport?: 'node' | 'uws' | 'auto'
+  /** Per-worker V8 limits; a worker exceeding them dies, its requests get 503, it is replaced. */
+  resourceLimits?: ResourceLimits
+  /** Receives WebSocket events (single-file form; an app module exports `websocketHandler`). */
+  websocketHandler?: WebSocketHandler
+  /** Largest WebSocket message, after reassembly and inflation (close 1009 above). Default 64 KiB. */
+  maxMessageLen?: number
+  /** ms without a frame from a WebSocket peer before it is closed (pinged at half). `0` = never. Default 120 s. */
+  idleTimeout?: number
+  /** Unsent bytes per WebSocket above which sends are refused. Default 1 MiB. */
+  maxBackpressure?: number
+  /** Over `maxBackpressure`: `'close'` the connection with 1008 (default), or `'drop'` the message. */
+  backpressure?: 'close' | 'drop'
+  /** permessage-deflate for WebSockets: off by default; `true` or parameters to offer it. */
+  websocketCompression?: boolean | DeflateOptions
+  /** Receives the end of event streams (single-file form; an app module exports `sseHandler`). */
+  sseHandler?: SseHandler
+  /**
+   * Stream `multipart/form-data` request bodies to disk as they arrive: handlers get
+   * `request.files` (paths) and `request.fields`. `true` for the defaults, or limits and the
+   * folder. Off by default (such bodies are then ordinary bodies, limited by `maxBodyLen`).
+   */
+  uploads?: boolean | UploadOptions
+  /**
+   * ms without an event after which an open event stream gets a comment, so that proxies
+   * keep it and a client that left is noticed. `0` = never. Default 15 s.
+   */
+  sseHeartbeat?: number
+}
 
 type Check = (value: unknown) => string | null
 
