@@ -18,6 +18,7 @@ import {
   answerBody,
   bodyTooLarge,
 } from './http1/answers.js'
+import { KnownLength, closesAfter, streamFraming, type StreamFraming } from './http1/framing.js'
 import { isBodylessStatus, statusLine } from './status.js'
 import { TimerWheel, type WheelEntry } from './timer-wheel.js'
 import {
@@ -130,16 +131,16 @@ class Slot implements ResponseWriter {
   ): TransportStream {
     if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
     this.ended = true
+    const framing = streamFraming(status, this.versionMinor, length)
     // An HTTP/1.0 body of unknown length has no chunked coding: it ends with the connection.
-    if (close === true || (this.versionMinor === 0 && length < 0)) this.close = true
+    if (close === true || framing === 'close') this.close = true
     this.status = status
     this.headers = headers
     const stream = (this.streamed = new NodeStream(
       this,
       events,
-      this.isHead || isBodylessStatus(status),
-      this.versionMinor === 1 && length < 0,
-      isBodylessStatus(status) ? -1 : length,
+      framing,
+      framing === 'length' ? length : -1,
     ))
     if (this.conn.destroyed) stream.gone()
     else this.conn.flush()
@@ -178,21 +179,25 @@ class NodeStream implements TransportStream {
   pending: Buffer[] = []
   pendingBytes = 0
 
+  /** HEAD, or a status without a body: the head alone. */
+  readonly bodyless: boolean
+  readonly chunked: boolean
+  /** Known length: what is left of it (what goes past it is dropped). */
+  readonly body: KnownLength
+
   constructor(
     readonly slot: Slot,
     readonly events: StreamEvents,
-    /** HEAD, or a status without a body: the head alone. */
-    readonly bodyless: boolean,
-    readonly chunked: boolean,
+    /** How the body is delimited (for HEAD: as a GET's would be). */
+    readonly framing: StreamFraming,
     /** The body's length when known (`Content-Length`), else -1. */
     readonly length: number,
   ) {
-    if (bodyless) this.ended = true
-    this.remaining = length < 0 || bodyless ? 0 : length
+    this.bodyless = slot.isHead || framing === 'none'
+    this.chunked = framing === 'chunked'
+    if (this.bodyless) this.ended = true
+    this.body = new KnownLength(this.bodyless ? 0 : length)
   }
-
-  /** Bytes of a known-length body still to be written. */
-  remaining: number
 
   get bufferedAmount(): number {
     if (this.closed) return 0
@@ -201,16 +206,9 @@ class NodeStream implements TransportStream {
 
   write(chunk: Uint8Array | string): SendStatus {
     if (this.ended || this.closed) return 'dropped'
-    let data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
-    let cut = false
-    if (this.length >= 0) {
-      // A known length is exact: what goes past it is dropped.
-      if (data.byteLength > this.remaining) {
-        data = data.subarray(0, this.remaining)
-        cut = true
-      }
-      this.remaining -= data.byteLength
-    }
+    const clipped = this.body.clip(chunk)
+    const data = typeof clipped === 'string' ? Buffer.from(clipped, 'utf8') : clipped
+    const cut = this.body.cut
     if (data.byteLength === 0)
       return cut ? 'dropped' : this.bufferedAmount > 0 ? 'buffered' : 'sent'
     const status = this.#write(data)
@@ -232,7 +230,7 @@ class NodeStream implements TransportStream {
     if (this.ended || this.closed) return
     this.ended = true
     // Short of its Content-Length: only closing the connection tells the client.
-    if (this.remaining > 0) this.slot.close = true
+    if (this.body.short) this.slot.close = true
     if (this.started) this.slot.conn.flush()
   }
 
@@ -369,7 +367,8 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
       this,
       head.method === 'HEAD',
       head.versionMinor,
-      head.keepAlive && !head.upgrade && !this.transport.closing,
+      // (An upgrade request closes unless it is upgraded: the client may be sending frames.)
+      !closesAfter(head.keepAlive, head.upgrade, this.transport.closing, false),
     )
     this.queue.push(slot)
     const o = this.transport.options
@@ -600,11 +599,7 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
       if (stream !== null && !stream.closed) {
         if (!stream.started) {
           stream.started = true
-          this.#writeHead(
-            slot,
-            slot.close,
-            stream.length >= 0 ? stream.length : stream.bodyless ? -1 : stream.chunked ? -2 : -3,
-          )
+          this.#writeHead(slot, slot.close, stream)
           for (const part of stream.pending) socket.write(part)
           stream.pending = []
           stream.pendingBytes = 0
@@ -685,21 +680,15 @@ class Connection implements ParserCallbacks, WheelEntry, BodyControl {
     this.touch()
   }
 
-  /**
-   * Writes a streamed response's head. `framing`: the body's length when known (also for
-   * HEAD), -1 no body (HEAD, 1xx/204/304: for HEAD the headers a GET would get), -2 chunked,
-   * -3 until the connection closes.
-   */
-  #writeHead(slot: Slot, close: boolean, framing: number): void {
+  /** Writes a streamed response's head, with its framing (for HEAD, the one a GET would get). */
+  #writeHead(slot: Slot, close: boolean, stream: NodeStream): void {
     const { status, headers } = slot
     let head = statusLine(status)
     for (let i = 0; i + 1 < headers.length; i += 2)
       head += headers[i] + ': ' + headers[i + 1] + '\r\n'
     head += 'Date: ' + httpDate() + '\r\n'
-    const chunked = slot.versionMinor === 1 && !isBodylessStatus(status)
-    if (framing >= 0) head += 'Content-Length: ' + framing + '\r\n'
-    else if (framing === -2 || (framing === -1 && slot.isHead && chunked))
-      head += 'Transfer-Encoding: chunked\r\n'
+    if (stream.framing === 'length') head += 'Content-Length: ' + stream.length + '\r\n'
+    else if (stream.framing === 'chunked') head += 'Transfer-Encoding: chunked\r\n'
     if (close) head += 'Connection: close\r\n'
     else if (slot.versionMinor === 0) head += 'Connection: keep-alive\r\n'
     this.socket.write(head + '\r\n', 'latin1')

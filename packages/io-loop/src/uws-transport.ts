@@ -20,6 +20,7 @@ import {
   answerBody,
   bodyTooLarge,
 } from './http1/answers.js'
+import { KnownLength, closesAfter, streamFraming } from './http1/framing.js'
 import { isBodylessStatus, statusReason } from './status.js'
 import {
   DEFAULT_WEBSOCKET_SETTINGS,
@@ -287,8 +288,9 @@ class UwsStream implements TransportStream {
   ended = false
   #buffered = 0
   #watching = false
-  /** Known length: bytes not given to `write` yet, and what uWS has not taken. */
-  #remaining: number
+  /** Known length: what is left of it (what goes past it is dropped). */
+  readonly #body: KnownLength
+  /** Known length: pieces uWS has not taken yet. */
   readonly #queue: Uint8Array[] = []
   #queued = 0
 
@@ -298,7 +300,7 @@ class UwsStream implements TransportStream {
     /** The body's length when known, else -1. */
     readonly length = -1,
   ) {
-    this.#remaining = length < 0 ? 0 : length
+    this.#body = new KnownLength(length)
   }
 
   get bufferedAmount(): number {
@@ -328,17 +330,8 @@ class UwsStream implements TransportStream {
 
   write(chunk: Uint8Array | string): SendStatus {
     if (this.ended || this.closed) return 'dropped'
-    let cut = false
-    if (this.length >= 0) {
-      // A known length is exact: what goes past it is dropped.
-      let bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-      if (bytes.byteLength > this.#remaining) {
-        bytes = bytes.subarray(0, this.#remaining)
-        cut = true
-      }
-      this.#remaining -= bytes.byteLength
-      chunk = bytes
-    }
+    chunk = this.#body.clip(chunk)
+    const cut = this.#body.cut
     const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength
     if (length === 0) return cut ? 'dropped' : this.bufferedAmount > 0 ? 'buffered' : 'sent'
     const status = this.#write(chunk, length)
@@ -444,7 +437,7 @@ class UwsStream implements TransportStream {
     const writer = this.writer
     if (writer.closed) return
     if (this.length >= 0) {
-      if (this.#remaining > 0) {
+      if (this.#body.short) {
         // Short of its Content-Length: only closing the connection tells the client.
         this.abort()
       } else if (this.length === 0) {
@@ -527,8 +520,7 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
     this.ended = true
     if (this.closed) return
     // A refused upgrade closes too: the client may already be sending frames.
-    const closeConnection =
-      close === true || this.ws !== null || this.transport.closing || this.clientClose
+    const closeConnection = this.#closes(close === true)
     if (closeConnection && this.receiving) {
       // uWebSockets.js closes at once after a closing answer, and a socket closed with unread
       // input is reset: the peer would likely lose the answer. So it waits until the peer
@@ -615,6 +607,11 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
     this.transport.settled(this)
   }
 
+  /** Whether the connection closes after this answer (`answerCloses`: the answer asks for it). */
+  #closes(answerCloses: boolean): boolean {
+    return closesAfter(!this.clientClose, this.ws !== null, this.transport.closing, answerCloses)
+  }
+
   /**
    * Writes the status line and `headers` (inside a cork), and the `Connection: close` that
    * uWebSockets.js leaves out when it saw the client's (see {@link uwsCloses}).
@@ -636,17 +633,19 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
   ): TransportStream {
     if (this.ended) throw new MummyError('ERR_MUMMY_ALREADY_RESPONDED', 'response already sent')
     this.ended = true
-    const known = length >= 0 && !this.isHead && !isBodylessStatus(status) && this.ws === null
+    // (HTTP/1.0 requests never get here: uWebSockets.js answers only HTTP/1.1.)
+    const framing = this.ws !== null ? 'none' : streamFraming(status, 1, length)
+    const known = framing === 'length' && !this.isHead
     const stream = (this.streamed = new UwsStream(this, events, known ? length : -1))
     if (this.closed) {
       stream.finish(false)
       return stream
     }
     const res = this.res
-    if (this.isHead && length >= 0 && !isBodylessStatus(status) && this.ws === null) {
+    if (this.isHead && framing === 'length') {
       // The head a GET would get (its Content-Length), without the body.
       this.closed = true
-      const closing = close === true || this.transport.closing || this.clientClose
+      const closing = this.#closes(close === true)
       res.cork(() => {
         this.#head(status, headers)
         // (endWithoutBody(n) on a kept connection waits for n body bytes: see end().)
@@ -657,13 +656,7 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
       this.transport.settled(this)
       return stream
     }
-    if (
-      this.isHead &&
-      !isBodylessStatus(status) &&
-      this.ws === null &&
-      close !== true &&
-      !this.clientClose
-    ) {
+    if (this.isHead && framing === 'chunked' && close !== true && !this.clientClose) {
       // The head a GET would get (a chunked body), without the body.
       this.closed = true
       res.cork(() => {
@@ -674,7 +667,7 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
       this.transport.settled(this)
       return stream
     }
-    if (this.isHead || isBodylessStatus(status) || this.ws !== null) {
+    if (this.isHead || framing === 'none') {
       // No body to stream: the head alone (as for end(), a refused upgrade closes).
       this.ended = false
       this.end(status, headers, undefined, close)
@@ -684,8 +677,7 @@ class UwsResponseWriter implements ResponseWriter, BodyControl {
     res.cork(() => {
       this.#head(status, headers)
       // (A closing stream says so in its head: see UwsStream.end.)
-      if ((close === true || this.transport.closing || this.clientClose) && !this.uwsCloses)
-        res.writeHeader('Connection', 'close')
+      if (this.#closes(close === true) && !this.uwsCloses) res.writeHeader('Connection', 'close')
     })
     return stream
   }
