@@ -57,6 +57,7 @@ export function dispatchCommand(
     case 'w':
     case 'e':
     case 'x':
+    case 'f':
     case 'T':
     case 'V':
       to.streams.command(message)

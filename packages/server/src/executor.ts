@@ -19,8 +19,11 @@ export interface Executor {
   readonly size: number
   /** Resolves once jobs can run. */
   start(): Promise<void>
-  /** Queues `payload`; jobs with the same `key` run one after the other, in order. Returns its id. */
-  submit(payload: JobPayload, key?: number): number
+  /**
+   * Queues `payload`; jobs with the same `key` run one after the other, in order. `transfer`
+   * lists buffers moved (not copied) to the worker. Returns the job's id.
+   */
+  submit(payload: JobPayload, key?: number, transfer?: ArrayBuffer[]): number
   /** Jobs not started yet never will be: each ends with `onJobFailed` (`ERR_MUMMY_POOL_CLOSED`). */
   withdrawUnstarted(): number
   /** Waits up to `timeout` ms for running jobs, then stops. */

@@ -91,6 +91,12 @@ export type SseTopicMessage = [tag: 'T' | 'V', streamId: number, topic: string]
 export type StreamWriteMessage = [tag: 'w', streamId: number, data: Uint8Array]
 /** Worker → IO: end a streamed response (`e`), or drop its connection (`x`: over its limit). */
 export type StreamEndMessage = [tag: 'e' | 'x', streamId: number]
+/**
+ * Worker → IO: send `length` bytes of the open file `fd` from `position` as the body of
+ * streamed response `streamId`, then end it; the IO thread reads the file and closes `fd`
+ * (descriptors belong to the process, not to a thread).
+ */
+export type FileMessage = [tag: 'f', streamId: number, fd: number, position: number, length: number]
 /** Worker → IO: a log line. */
 export type LogMessage = [tag: 'l', level: 'debug' | 'info' | 'warn' | 'error', message: string]
 /** Any worker → IO message. */
@@ -104,6 +110,7 @@ export type WorkerMessage =
   | StreamStartMessage
   | StreamWriteMessage
   | StreamEndMessage
+  | FileMessage
   | SseTopicMessage
   | SsePublishMessage
   | LogMessage

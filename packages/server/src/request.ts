@@ -38,11 +38,6 @@ import {
   parseRange,
 } from './file.js'
 
-/** Bytes read from a file per write. */
-const FILE_CHUNK = 256 * 1024
-/** Unsent bytes above which serving a file waits for the client. */
-const FILE_HIGH_WATER = 1024 * 1024
-
 /**
  * Flat headers `base` with `over` on top: a name in `over` replaces every header of that name
  * in `base`. Both are flat and validated ({@link flattenHeaders}).
@@ -569,6 +564,7 @@ export class Request {
         }
       }
     }
+    let handedOver = false
     try {
       stat = fs.fstatSync(fd)
       if (!stat.isFile()) return this.#notFound()
@@ -629,28 +625,12 @@ export class Request {
         stream.end()
         return
       }
-      // Well under maxBackpressure (over it, a write closes the connection): pieces of at
-      // most a quarter of it, and a wait once half of it is unsent.
-      const limit = currentChannel().maxBackpressure
-      const piece = Math.max(1024, Math.min(FILE_CHUNK, Math.floor(limit / 4)))
-      const highWater = Math.min(FILE_HIGH_WATER, Math.floor(limit / 2))
-      const chunk = Buffer.allocUnsafe(Math.min(piece, length))
-      let position = start
-      while (position <= end) {
-        const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, end - position + 1), position)
-        // Shorter than it was: the stream ends short, and the connection is closed.
-        if (n === 0) break
-        position += n
-        // (write copies: the chunk is reused.)
-        const sent = stream.write(n === chunk.length ? chunk : chunk.subarray(0, n))
-        if (sent === 'dropped') return
-        if (sent === 'buffered' && stream.bufferedAmount > highWater) {
-          if (!(await stream.drained(piece))) return
-        }
-      }
-      stream.end()
+      // The IO thread sends the file from this descriptor, and closes it: no piece of it goes
+      // through this thread.
+      currentChannel().post(['f', stream.id, fd, start, length])
+      handedOver = true
     } finally {
-      fs.closeSync(fd)
+      if (!handedOver) fs.closeSync(fd)
     }
   }
 

@@ -4,9 +4,11 @@
  * their stream's head (posted by another worker) wait for it, in order; a reader more than
  * `limit` bytes behind loses its connection, because a body cannot skip bytes.
  */
+import fs from 'node:fs'
 import type { ResponseWriter, SendStatus, TransportStream } from '@mummy/io-loop'
 import type { LogHandler } from './log.js'
 import type {
+  FileMessage,
   SseTopicMessage,
   StatusTable,
   StreamEndMessage,
@@ -14,7 +16,12 @@ import type {
 } from './protocol.js'
 
 /** A command for one streamed response. */
-export type StreamCommand = StreamWriteMessage | StreamEndMessage | SseTopicMessage
+export type StreamCommand = StreamWriteMessage | StreamEndMessage | SseTopicMessage | FileMessage
+
+/** Bytes read from a file per write. */
+const FILE_PIECE = 64 * 1024
+/** Unsent bytes of a file above which reading it waits for the client. */
+const FILE_HIGH_WATER = 512 * 1024
 
 /** What the streams tell the event-stream hub. */
 export interface SseListener {
@@ -31,6 +38,8 @@ export interface OpenStream {
   readonly sse: boolean
   /** When it was last written to (ms). */
   lastWrite: number
+  /** Called once what was written so far has gone to the kernel (a file being sent waits). */
+  onDrain: (() => void) | null
 }
 
 /** The streamed responses of one server. */
@@ -88,17 +97,28 @@ export class StreamHub {
       status,
       headers,
       {
-        onDrain: () => this.#table.setBuffered(id, 0),
+        onDrain: () => {
+          this.#table.setBuffered(id, 0)
+          const open = this.#open.get(id)
+          const then = open?.onDrain
+          if (then != null) {
+            open!.onDrain = null
+            then()
+          }
+        },
         onClose: () => {
+          // A file waiting for the client to catch up sees the end, and closes its descriptor.
+          const waiting = this.#open.get(id)?.onDrain
           this.#open.delete(id)
           this.#table.release(id)
           if (sse) this.#sse.closed(id)
+          waiting?.()
         },
       },
       false,
       length,
     )
-    if (!stream.closed) this.#open.set(id, { stream, sse, lastWrite: Date.now() })
+    if (!stream.closed) this.#open.set(id, { stream, sse, lastWrite: Date.now(), onDrain: null })
     const early = this.#early.get(id)
     if (early !== undefined) {
       this.#early.delete(id)
@@ -117,6 +137,7 @@ export class StreamHub {
         if (early !== undefined) early.push(message)
         else this.#early.set(id, [message])
       } else if (message[0] === 'w') this.#table.taken(id, message[2].byteLength)
+      else if (message[0] === 'f') fs.close(message[2], () => {})
       return
     }
     switch (message[0]) {
@@ -130,6 +151,9 @@ export class StreamHub {
       case 'T':
       case 'V':
         this.#sse.topic(message[0], id, message[2])
+        return
+      case 'f':
+        this.#sendFile(id, open, message[2], message[3], message[4])
         return
       case 'w':
         this.#table.taken(id, message[2].byteLength)
@@ -156,6 +180,46 @@ export class StreamHub {
     this.#table.setBuffered(id, stream.bufferedAmount)
     open.lastWrite = Date.now()
     return status
+  }
+
+  /**
+   * Sends `length` bytes of file `fd` from `position` on stream `id`, then ends it and closes
+   * `fd`: read ahead of the client by at most {@link FILE_HIGH_WATER} (and half the limit), in
+   * pieces of {@link FILE_PIECE} (at most a quarter of it), with asynchronous reads (the IO thread never waits on the disk). A file
+   * that turns out shorter ends the stream short, which closes the connection.
+   */
+  #sendFile(id: number, open: OpenStream, fd: number, position: number, length: number): void {
+    let left = length
+    const highWater = Math.min(FILE_HIGH_WATER, Math.floor(this.#limit / 2))
+    const size = Math.max(1024, Math.min(FILE_PIECE, Math.floor(this.#limit / 4)))
+    const done = (): void => fs.close(fd, () => {})
+    const next = (): void => {
+      if (open.stream.closed) return done()
+      if (left === 0) {
+        open.stream.end()
+        return done()
+      }
+      if (open.stream.bufferedAmount > highWater) {
+        open.onDrain = next
+        return
+      }
+      const piece = Buffer.allocUnsafeSlow(Math.min(size, left))
+      fs.read(fd, piece, 0, piece.length, position, (error, read) => {
+        if (open.stream.closed) return done()
+        if (error !== null || read === 0) {
+          if (error !== null) this.#log('warn', `streamed file ${id}: ${error.message}`)
+          // Short of its length: ending it closes the connection.
+          open.stream.end()
+          return done()
+        }
+        position += read
+        left -= read
+        if (this.write(id, read === piece.length ? piece : piece.subarray(0, read)) === 'dropped')
+          return done()
+        next()
+      })
+    }
+    next()
   }
 
   /** Ends every open stream (`sseOnly`: every event stream). */
