@@ -17,7 +17,15 @@ const LAYERS = {
 const PACKAGES = Object.keys(LAYERS)
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'benchmarks/results/**', '**/*.d.ts'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/dist-test/**',
+      '**/node_modules/**',
+      'benchmarks/results/**',
+      '**/*.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -71,7 +79,8 @@ export default tseslint.config(
   })),
   {
     // Type-aware: a promise nobody awaits or catches is an unhandled rejection waiting to happen.
-    files: ['packages/*/src/**/*.ts'],
+    // Each file is checked with the nearest tsconfig.json: the package's for src/, test/'s own for tests.
+    files: ['packages/*/src/**/*.ts', 'packages/*/test/**/*.ts'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },

@@ -1,0 +1,84 @@
+import { describe, expect, it } from '@jest/globals'
+import { MummyError } from '@mummy/errors'
+import { Router, createServer } from '../dist/index.js'
+import { validateOptions } from '../dist/options.js'
+
+const router = new Router()
+
+/** What createServer throws for `options` (single-file form), or null. */
+function refusal(options: Record<string, unknown>): { code: string; message: string } | null {
+  try {
+    createServer(router, options)
+    return null
+  } catch (error) {
+    expect(error).toBeInstanceOf(MummyError)
+    return { code: (error as MummyError).code, message: (error as MummyError).message }
+  }
+}
+
+describe('createServer options', () => {
+  it.each([
+    ['workers', 'four', 'option workers must be an integer >= 0, got "four"'],
+    ['workers', -1, 'option workers must be an integer >= 0, got -1'],
+    ['workers', 2.5, 'option workers must be an integer >= 0, got 2.5'],
+    ['maxBodyLen', '1mb', 'option maxBodyLen must be an integer >= 0, got "1mb"'],
+    ['compression', 'yes', 'option compression must be true, false or an object, got "yes"'],
+    ['headersTimeout', -5, 'option headersTimeout must be a number of ms > 0, got -5'],
+    ['handlerTimeout', Infinity, 'option handlerTimeout must be a number of ms >= 0, got Infinity'],
+    ['transport', 'fast', "option transport must be 'node' or 'uws' or 'auto', got \"fast\""],
+    ['backpressure', 'block', "option backpressure must be 'close' or 'drop', got \"block\""],
+    ['logHandler', 'stderr', 'option logHandler must be a function, got "stderr"'],
+    ['uploads', 3, 'option uploads must be true, false or an object, got 3'],
+    ['resourceLimits', [], 'option resourceLimits must be an object, got an array'],
+    ['app', 42, 'option app must be a string or a URL, got 42'],
+  ])('refuses %s: %p', (key, value, message) => {
+    expect(refusal({ [key]: value })).toEqual({ code: 'ERR_MUMMY_INVALID_OPTION', message })
+  })
+
+  it('names an unknown option, with the closest known one', () => {
+    expect(refusal({ maxBodyLength: 10 })?.message).toBe(
+      'unknown option maxBodyLength (did you mean maxBodyLen?)',
+    )
+    expect(refusal({ Workers: 2 })?.message).toBe('unknown option Workers (did you mean workers?)')
+    expect(refusal({ hadnlerTimeout: 1 })?.message).toBe(
+      'unknown option hadnlerTimeout (did you mean handlerTimeout?)',
+    )
+    expect(refusal({ port: 8080 })?.message).toBe('unknown option port')
+  })
+
+  it('refuses the same in the app-module form, and accepts good options and undefined values', () => {
+    expect(() =>
+      createServer({ app: new URL('./fixtures/app.js', import.meta.url), workerz: 2 } as never),
+    ).toThrow('unknown option workerz (did you mean workers?)')
+    expect(
+      refusal({
+        workers: 0,
+        maxBodyLen: 0,
+        handlerTimeout: 0,
+        compression: { threshold: 10 },
+        transport: 'auto',
+        uploads: true,
+        logHandler: () => {},
+        maxMessageLen: undefined,
+      }),
+    ).toBeNull()
+    expect(() => validateOptions(null)).toThrow('options must be an object, got null')
+  })
+})
+
+describe('listen() arguments', () => {
+  it.each([
+    ['8080', undefined, 'listen() port must be an integer 0…65535, got "8080"'],
+    [70000, undefined, 'listen() port must be an integer 0…65535, got 70000'],
+    [-1, undefined, 'listen() port must be an integer 0…65535, got -1'],
+    [80.5, undefined, 'listen() port must be an integer 0…65535, got 80.5'],
+    [0, '', 'listen() host must be a non-empty string, got ""'],
+    [0, 127, 'listen() host must be a non-empty string, got 127'],
+  ])('rejects listen(%p, %p)', async (port, host, message) => {
+    const server = createServer(router, { workers: 0, logHandler: () => {} })
+    const error = (await server
+      .listen(port as never, host as never)
+      .catch((e: unknown) => e)) as MummyError
+    expect([error.code, error.message]).toEqual(['ERR_MUMMY_INVALID_OPTION', message])
+  })
+})
