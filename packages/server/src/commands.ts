@@ -44,7 +44,7 @@ export function dispatchCommand(
         to.jobs.takeResponse(jobId)
         to.jobs.takeUpgrade(jobId)
       }
-      to.sockets.accept(message[1], message[2], message[3])
+      to.sockets.accept(message[1], message[2], message[3], jobId)
       return
     case 'h': {
       if (jobId === null) return

@@ -400,7 +400,8 @@ export class Request {
    * subprotocol from `options.protocols`, negotiates permessage-deflate when enabled, and
    * answers `101 Switching Protocols`. Returns the connection's handle at once: messages sent
    * before the connection is open are queued, not lost. Events then go to the
-   * `websocketHandler` (`open` first).
+   * `websocketHandler` (`open` first) once this handler has returned (or its promise settled):
+   * what it sends after upgrading goes out before any answer to the client's messages.
    *
    * A request that is not a valid upgrade is answered here — 405 (not GET), 426 with
    * `Sec-WebSocket-Version: 13` (wrong version), 400 (anything else, including `Upgrade: h2c`)

@@ -114,8 +114,12 @@ export class WebSocketHub {
     if (record !== undefined && record.conn === null) this.#forget(wsId)
   }
 
-  /** A handler accepted the upgrade of `wsId`: `head` is the 101, `deflate` what was agreed. */
-  accept(wsId: number, head: string, deflate: DeflateParams | null): void {
+  /**
+   * A handler accepted the upgrade of `wsId`: `head` is the 101, `deflate` what was agreed.
+   * The connection's events wait until `jobId` (the job that upgraded, still running) ends,
+   * so what that handler sends after upgrading always goes out before any event's answer.
+   */
+  accept(wsId: number, head: string, deflate: DeflateParams | null, jobId: number | null): void {
     const record = this.#sockets.get(wsId)
     if (record === undefined || record.res === null) return
     const res = record.res
@@ -126,6 +130,11 @@ export class WebSocketHub {
         deflate === null
           ? null
           : new PerMessageDeflate(deflate, { maxMessageLen: this.#settings.maxMessageLen }),
+    }
+    // Set before upgrading: the transport may report `open` at once.
+    if (jobId !== null) {
+      this.#jobs.set(jobId, [wsId, 0])
+      record.inJob = true
     }
     // (Answered meanwhile: a 503 from close() at its deadline.)
     const conn = res.closed || res.ended ? null : res.upgrade(head, wsId, settings, this.events)

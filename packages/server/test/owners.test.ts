@@ -192,7 +192,7 @@ describe('WebSocketHub', () => {
     ws.command(['s', id, 'text', Buffer.from('two')])
     ws.command(['c', id, 1000, 'bye'])
     expect(res.calls).toEqual([])
-    ws.accept(id, 'HTTP/1.1 101 Switching Protocols\r\n\r\n', null)
+    ws.accept(id, 'HTTP/1.1 101 Switching Protocols\r\n\r\n', null, null)
     expect(res.calls[0]?.[0]).toBe('upgrade')
     expect(res.ws?.calls).toEqual([
       ['send', 'text', 'one'],
@@ -214,7 +214,7 @@ describe('WebSocketHub', () => {
     const { ws, executor } = hub()
     const res = new FakeWriter()
     const id = ws.reserve(res)
-    ws.accept(id, 'h', null)
+    ws.accept(id, 'h', null, null)
     const conn = res.ws!
     ws.events.onOpen(conn)
     ws.events.onMessage(conn, 'text', Buffer.from('a'))
@@ -232,11 +232,28 @@ describe('WebSocketHub', () => {
     expect(ws.jobEnded(99)).toBe(false)
   })
 
+  it('holds the events until the job that upgraded ends, so its sends go first', () => {
+    const { ws, executor } = hub()
+    const res = new FakeWriter()
+    const id = ws.reserve(res)
+    ws.accept(id, 'h', null, 77)
+    const conn = res.ws!
+    ws.events.onOpen(conn)
+    ws.events.onMessage(conn, 'text', Buffer.from('a'))
+    expect(executor.jobs).toEqual([])
+    expect(ws.jobEnded(77)).toBe(true)
+    expect(executor.jobs[0]?.[1]).toEqual([
+      JOB_WS,
+      id,
+      [['open'], ['message', 'text', new Uint8Array(Buffer.from('a'))]],
+    ])
+  })
+
   it('stops reading a connection whose events pile up, and reads again once they drain', () => {
     const { ws, executor } = hub()
     const res = new FakeWriter()
     const id = ws.reserve(res)
-    ws.accept(id, 'h', null)
+    ws.accept(id, 'h', null, null)
     const conn = res.ws!
     for (let i = 0; i < 1100; i++) ws.events.onMessage(conn, 'binary', Buffer.from([i & 255]))
     expect(conn.calls).toEqual([['pause']])
@@ -253,14 +270,14 @@ describe('WebSocketHub', () => {
     const { ws, executor, table } = hub()
     const res = new FakeWriter()
     const id = ws.reserve(res)
-    ws.accept(id, 'h', null)
+    ws.accept(id, 'h', null, null)
     ws.events.onClose(res.ws!, 1000, '')
     expect(table.isOpen(id)).toBe(false)
     ws.jobEnded(1)
     expect(ws.size).toBe(0)
     const res2 = new FakeWriter()
     const id2 = ws.reserve(res2)
-    ws.accept(id2, 'h', null)
+    ws.accept(id2, 'h', null, null)
     ws.closing = true
     ws.events.onOpen(res2.ws!)
     expect(executor.jobs.length).toBe(1)
@@ -456,19 +473,23 @@ describe('InlineExecutor', () => {
 
   it('reports a throw with its code, and an async job past its timeout exactly once', async () => {
     const { log, events } = recorder()
+    // The async job settles only when the test says so: no race with the 30 ms timeout.
+    let settle = (): void => {}
     const run: JobFunction = (job) => {
       if (job[0] === JOB_SSE) throw Object.assign(new Error('boom'), { code: 'ERR_X' })
-      return new Promise<void>((resolve) => setTimeout(resolve, 150))
+      return new Promise<void>((resolve) => (settle = resolve))
     }
     const ex = new InlineExecutor(async () => run, channel, 30, events)
     await ex.start()
     const a = ex.submit([JOB_SSE, 1, 'close'])
     const b = ex.submit([JOB_WS, 1, []])
-    await new Promise((r) => setTimeout(r, 80))
+    const end = Date.now() + 5000
+    while (log.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 5))
     expect(log).toEqual([
       ['error', a, 'boom', 'ERR_X'],
       ['failed', b, 'timeout'],
     ])
+    setTimeout(() => settle(), 20)
     const closing = ex.close({ timeout: 1000 })
     expect(() => ex.submit([JOB_SSE, 2, 'close'])).toThrow('closed')
     await closing // waits for the running job to settle

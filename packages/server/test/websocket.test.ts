@@ -58,6 +58,14 @@ describe.each(TRANSPORTS)('WebSockets (%s transport)', (transport) => {
     ws.close()
   })
 
+  it('events wait for the upgrading handler: what it sends after upgrading goes first', async () => {
+    const { ws, messages } = await open(`${base}/ws-slow-welcome`)
+    ws.send('first')
+    await until(() => messages.length >= 2)
+    expect(messages).toEqual(['welcome', 'first'])
+    ws.close()
+  })
+
   it('carries 16 MiB messages, with and without permessage-deflate', async () => {
     for (const path of ['/ws', '/ws-deflate']) {
       const { ws } = await open(`${base}${path}`, { perMessageDeflate: path === '/ws-deflate' })
