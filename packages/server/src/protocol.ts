@@ -146,13 +146,27 @@ export function transferList(bytes: Uint8Array): ArrayBuffer[] | undefined {
   return [buffer]
 }
 
+/** `Atomics.waitAsync` (ES2024; in every Node this package supports). */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(
+      array: Int32Array,
+      index: number,
+      value: number,
+      timeout: number,
+    ): { async: false; value: string } | { async: true; value: Promise<string> }
+  }
+).waitAsync
+
 /**
  * A table in shared memory that lets any worker see, without a round trip, whether a
  * WebSocket or a streamed response is still open and how many bytes wait to be sent to it —
  * so `ws.send()` and `stream.write()` can say `sent`, `buffered` or `dropped` at once. Per
  * slot: the id that owns it, the bytes the socket has not sent yet (written by the IO
  * thread), the bytes workers have posted that the IO thread has not taken yet (added by
- * workers, subtracted by the IO thread), and the slot's generation.
+ * workers, subtracted by the IO thread), the slot's generation, and a change counter the IO
+ * thread bumps (and notifies) whenever the sent bytes or the open state change, which
+ * `stream.drained()` waits on with `Atomics.waitAsync` instead of polling.
  * Ids are `generation × SLOTS + slot` with a generation per slot, bumped at every reuse, so a
  * stale id never reads (or receives) another connection's traffic. The lower half of the
  * slots is handed out by the IO thread (WebSockets, from a free list); the upper half is
@@ -164,7 +178,7 @@ export class StatusTable {
   static readonly SLOTS = 1 << 18
   /** First slot of the half claimed with compare-and-swap. */
   static readonly #SHARED = (1 << 18) >>> 1
-  static readonly #CELLS = 4
+  static readonly #CELLS = 5
   readonly buffer: SharedArrayBuffer
   readonly #cells: Int32Array
   #free: number[] = []
@@ -232,6 +246,7 @@ export class StatusTable {
     const at = slot * StatusTable.#CELLS
     if (Atomics.load(this.#cells, at) !== (id | 0)) return
     Atomics.store(this.#cells, at, 0)
+    this.#changed(at)
     if (slot < StatusTable.#SHARED) this.#free.push(slot)
   }
 
@@ -243,7 +258,33 @@ export class StatusTable {
   /** IO thread: bytes waiting in the socket of `id`. */
   setBuffered(id: number, bytes: number): void {
     const at = (id % StatusTable.SLOTS) * StatusTable.#CELLS
-    if (Atomics.load(this.#cells, at) === (id | 0)) Atomics.store(this.#cells, at + 1, bytes)
+    if (Atomics.load(this.#cells, at) !== (id | 0)) return
+    Atomics.store(this.#cells, at + 1, bytes)
+    this.#changed(at)
+  }
+
+  /** Wakes whoever waits for a change of the slot at `at`. */
+  #changed(at: number): void {
+    Atomics.add(this.#cells, at + 4, 1)
+    Atomics.notify(this.#cells, at + 4)
+  }
+
+  /**
+   * Any thread: the change counter of `id`'s slot. Read it before looking at
+   * {@link buffered}, then {@link changedSince} wakes at the first change after that look.
+   */
+  version(id: number): number {
+    return Atomics.load(this.#cells, (id % StatusTable.SLOTS) * StatusTable.#CELLS + 4)
+  }
+
+  /**
+   * Any thread: resolves once the slot of `id` changed since it read `version` (at once when
+   * it already has), or after `timeoutMs`.
+   */
+  changedSince(id: number, version: number, timeoutMs = Infinity): Promise<void> {
+    const at = (id % StatusTable.SLOTS) * StatusTable.#CELLS + 4
+    const wait = waitAsync(this.#cells, at, version, timeoutMs)
+    return wait.async ? wait.value.then(() => undefined) : Promise.resolve()
   }
 
   /** Worker: `bytes` were posted to the IO thread for `id`. */

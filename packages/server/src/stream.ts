@@ -1,9 +1,6 @@
 import { transferList } from './protocol.js'
 import { currentChannel, type SendStatus } from './websocket.js'
 
-/** How often {@link ResponseStream.drained} looks at the shared table (ms). */
-const DRAIN_POLL_MS = 2
-
 /**
  * The body of a streamed response (`request.respondStream()`), as a handler sees it: a small
  * serializable handle (just its `id`) usable from any worker or the IO thread, for as long as
@@ -79,18 +76,17 @@ export class ResponseStream {
    * Resolves once at most `limit` bytes wait to be sent: `true`, or `false` when the response
    * is over instead.
    */
-  drained(limit = 0): Promise<boolean> {
+  async drained(limit = 0): Promise<boolean> {
     const table = currentChannel().table
-    if (table === null) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const check = (): void => {
-        const buffered = table.buffered(this.id)
-        if (buffered < 0) resolve(false)
-        else if (buffered <= limit) resolve(true)
-        else setTimeout(check, DRAIN_POLL_MS)
-      }
-      check()
-    })
+    if (table === null) return true
+    for (;;) {
+      // The version first: a change after it wakes the wait below at once.
+      const version = table.version(this.id)
+      const buffered = table.buffered(this.id)
+      if (buffered < 0) return false
+      if (buffered <= limit) return true
+      await table.changedSince(this.id, version)
+    }
   }
 
   /** JSON form: `{ id }`. */
