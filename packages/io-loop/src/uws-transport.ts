@@ -12,7 +12,7 @@ import { HOLD_FLUSH, releaseAtCallbackEnd } from './hold.js'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { MummyError } from '@mummy/errors'
-import { RequestParser, type HttpParseError } from '@mummy/parser'
+import { HeadCheck } from '@mummy/parser'
 import {
   CLOSE_GRACE,
   DEFAULT_CLOSE_TIMEOUT,
@@ -145,31 +145,6 @@ function load(): UwsModule | null {
 }
 
 const EMPTY = Buffer.alloc(0)
-const IGNORE = { onHead() {}, onBody() {}, onComplete() {} }
-
-/**
- * Holds a head uWebSockets.js accepted to `@mummy/parser`'s rules (the same ones the node
- * transport applies): the head is written out again as uWebSockets.js parsed it and run
- * through a {@link RequestParser}, so duplicate or malformed Content-Length, Transfer-Encoding
- * other than a single `chunked`, CL with TE, a missing or repeated Host, bad field names and
- * values, and the head limits are refused with the parser's status.
- */
-class HeadCheck {
-  readonly #parser: RequestParser
-  constructor(limits: { maxHeadersLen: number; maxBodyLen: number }) {
-    this.#parser = new RequestParser(IGNORE, limits)
-  }
-
-  check(method: string, target: string, headers: readonly string[]): HttpParseError | null {
-    let head = method + ' ' + target + ' HTTP/1.1\r\n'
-    for (let i = 0; i + 1 < headers.length; i += 2)
-      head += headers[i] + ': ' + headers[i + 1] + '\r\n'
-    head += '\r\n'
-    const parser = this.#parser
-    parser.reset()
-    return parser.execute(Buffer.from(head, 'latin1')) < 0 ? parser.error : null
-  }
-}
 const PROTOCOL_LINE = /\r\nSec-WebSocket-Protocol: *([^\r]*)\r\n/i
 /**
  * Bytes that may still arrive on a paused connection (its handler is far behind) before it is
@@ -894,7 +869,8 @@ export class UwsTransport implements Transport {
       keepAlive: !this.closing && !clientClose,
       upgrade,
     }
-    const refused = this.#heads.check(method, request.target, headers)
+    // uWebSockets.js split the head; @mummy/parser's rules judge it (the node transport's).
+    const refused = this.#heads.check(method, request.target, 1, headers)
     if (length <= 0 && !chunked) {
       if (refused !== null) this.#refuse(writer, refused, remoteAddress)
       else this.#deliver(request, writer)

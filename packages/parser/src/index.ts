@@ -17,6 +17,7 @@
  * @packageDocumentation
  */
 export { RequestParser } from './parser.js'
+export { HeadCheck } from './fields.js'
 export { HttpParseError, HTTP_PARSE_ERROR_STATUS, type HttpParseErrorCode } from './errors.js'
 export { DEFAULT_PARSER_LIMITS, type ParserLimits, type ParserOptions } from './limits.js'
 export { isValidHost } from './host.js'
