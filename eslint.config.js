@@ -10,6 +10,7 @@ const LAYERS = {
   websocket: ['errors'],
   sse: ['errors'],
   workers: ['errors'],
+  redis: ['errors'],
   'io-loop': ['errors', 'parser', 'websocket'],
   uploads: ['errors', 'parser', 'io-loop'],
   server: ['errors', 'parser', 'router', 'websocket', 'sse', 'workers', 'io-loop', 'uploads'],
