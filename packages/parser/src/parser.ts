@@ -290,54 +290,54 @@ function hexByte(c: number): string {
  * ```
  */
 export class RequestParser {
-  private readonly cb: ParserCallbacks
-  private readonly limits: ParserLimits
-  private readonly allowConnect: boolean
+  readonly #cb: ParserCallbacks
+  readonly #limits: ParserLimits
+  readonly #allowConnect: boolean
 
-  private st = S_REQ_START
-  private err: HttpParseError | null = null
-  private upg = false
+  #st = S_REQ_START
+  #err: HttpParseError | null = null
+  #upg = false
 
   // Partial token bytes carried between execute() calls.
-  private scratch: Buffer = Buffer.alloc(0)
-  private scratchLen = 0
+  #scratch: Buffer = Buffer.alloc(0)
+  #scratchLen = 0
 
   // Section accounting.
-  private headLen = 0
-  private headMax = 0
-  private uriLen = 0
-  private methodLen = 0
-  private emptyLines = 0
-  private fieldCount = 0
-  private fieldKind = F_OTHER
-  private inTrailers = false
+  #headLen = 0
+  #headMax = 0
+  #uriLen = 0
+  #methodLen = 0
+  #emptyLines = 0
+  #fieldCount = 0
+  #fieldKind = F_OTHER
+  #inTrailers = false
 
   // The request being parsed.
-  private method = ''
-  private target = ''
+  #method = ''
+  #target = ''
   /** Bytes of "HTTP/" matched so far. */
-  private verPos = 0
-  private versionMajor = 0
-  private versionMinor = 0
-  private headers: string[] = []
-  private hostCount = 0
+  #verPos = 0
+  #versionMajor = 0
+  #versionMinor = 0
+  #headers: string[] = []
+  #hostCount = 0
   /** The authority of an absolute-form target (it replaces the Host value), else `null`. */
-  private authority: string | null = null
-  private contentLength = -1
-  private teSeen = false
-  private chunked = false
-  private connection = 0
-  private hasUpgradeField = false
-  private expectContinue = false
-  private switchesProtocol = false
-  private trailers: string[] = []
+  #authority: string | null = null
+  #contentLength = -1
+  #teSeen = false
+  #chunked = false
+  #connection = 0
+  #hasUpgradeField = false
+  #expectContinue = false
+  #switchesProtocol = false
+  #trailers: string[] = []
 
   // Body.
-  private remaining = 0
-  private chunkSize = 0
-  private sizeDigits = 0
-  private bodyTotal = 0
-  private extLen = 0
+  #remaining = 0
+  #chunkSize = 0
+  #sizeDigits = 0
+  #bodyTotal = 0
+  #extLen = 0
 
   /**
    * @param callbacks - receivers of the request events (see {@link ParserCallbacks}).
@@ -351,9 +351,9 @@ export class RequestParser {
    * ```
    */
   constructor(callbacks: ParserCallbacks, limits?: ParserOptions) {
-    this.cb = callbacks
-    this.limits = resolveLimits(limits)
-    this.allowConnect = limits?.allowConnect === true
+    this.#cb = callbacks
+    this.#limits = resolveLimits(limits)
+    this.#allowConnect = limits?.allowConnect === true
   }
 
   /**
@@ -365,7 +365,7 @@ export class RequestParser {
    * ```
    */
   get error(): HttpParseError | null {
-    return this.err
+    return this.#err
   }
 
   /**
@@ -380,7 +380,7 @@ export class RequestParser {
    * ```
    */
   get upgraded(): boolean {
-    return this.upg
+    return this.#upg
   }
 
   /**
@@ -395,7 +395,17 @@ export class RequestParser {
    * ```
    */
   get idle(): boolean {
-    return this.err === null && !this.upg && (this.st === S_REQ_START || this.st === S_REQ_START_LF)
+    return (
+      this.#err === null && !this.#upg && (this.#st === S_REQ_START || this.#st === S_REQ_START_LF)
+    )
+  }
+
+  /**
+   * @internal Size in bytes of the scratch buffer that carries a token split across `execute()`
+   * calls (tests check that it stays within the section limits).
+   */
+  get scratchCapacity(): number {
+    return this.#scratch.length
   }
 
   /**
@@ -408,14 +418,14 @@ export class RequestParser {
    * ```
    */
   reset(): void {
-    this.st = S_REQ_START
-    this.err = null
-    this.upg = false
-    this.scratchLen = 0
-    if (this.scratch.length > SCRATCH_INITIAL * 16) this.scratch = Buffer.alloc(0)
-    this.emptyLines = 0
-    this.beginRequest()
-    this.st = S_REQ_START
+    this.#st = S_REQ_START
+    this.#err = null
+    this.#upg = false
+    this.#scratchLen = 0
+    if (this.#scratch.length > SCRATCH_INITIAL * 16) this.#scratch = Buffer.alloc(0)
+    this.#emptyLines = 0
+    this.#beginRequest()
+    this.#st = S_REQ_START
   }
 
   /**
@@ -432,10 +442,10 @@ export class RequestParser {
    * ```
    */
   finish(): HttpParseError | null {
-    if (this.err !== null) return this.err
-    if (this.upg || this.idle) return null
-    this.fail('ERR_MUMMY_INCOMPLETE_REQUEST', 'connection ended in the middle of a request')
-    return this.err
+    if (this.#err !== null) return this.#err
+    if (this.#upg || this.idle) return null
+    this.#fail('ERR_MUMMY_INCOMPLETE_REQUEST', 'connection ended in the middle of a request')
+    return this.#err
   }
 
   /**
@@ -461,50 +471,51 @@ export class RequestParser {
    * ```
    */
   execute(chunk: Buffer): number {
-    if (this.err !== null) return -1
-    if (this.upg) return 0
+    if (this.#err !== null) return -1
+    if (this.#upg) return 0
     const buf = chunk
     const len = buf.length
     let i = 0
-    const s0 = this.st
+    const s0 = this.#st
     // Start of the token in progress inside `buf`, or -1. A token that began in an earlier chunk
     // continues at offset 0; its first bytes are in the scratch buffer.
     let mark =
       s0 === S_METHOD || s0 === S_TARGET || s0 === S_FIELD_NAME || s0 === S_FIELD_VALUE ? 0 : -1
 
     while (i < len) {
-      const state = this.st
+      const state = this.#st
       const c = buf[i] as number
       if (state >= S_METHOD) {
-        if (this.headLen >= this.headMax) return this.failSectionLimit()
-        this.headLen++
+        if (this.#headLen >= this.#headMax) return this.#failSectionLimit()
+        this.#headLen++
       } else if (state >= S_CHUNK_SIZE_BWS && state <= S_CHUNK_EXT_AFTER_VALUE && c !== CR) {
-        if (++this.extLen > this.limits.maxChunkExtLen) return this.failExtTooLong()
+        if (++this.#extLen > this.#limits.maxChunkExtLen) return this.#failExtTooLong()
       }
 
       switch (state) {
         // ---- between requests ------------------------------------------------------------
         case S_REQ_START: {
           if (c === CR) {
-            if (this.emptyLines >= MAX_EMPTY_LINES) {
-              return this.fail(
+            if (this.#emptyLines >= MAX_EMPTY_LINES) {
+              return this.#fail(
                 'ERR_MUMMY_INVALID_METHOD',
                 'too many empty lines before the request-line',
               )
             }
-            this.st = S_REQ_START_LF
+            this.#st = S_REQ_START_LF
             i++
             break
           }
-          if (c === LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'bare LF before the request-line')
-          this.beginRequest()
+          if (c === LF)
+            return this.#fail('ERR_MUMMY_INVALID_EOL', 'bare LF before the request-line')
+          this.#beginRequest()
           mark = i
           break // the same byte is parsed again as the first byte of the method
         }
         case S_REQ_START_LF: {
-          if (c !== LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'CR not followed by LF')
-          this.emptyLines++
-          this.st = S_REQ_START
+          if (c !== LF) return this.#fail('ERR_MUMMY_INVALID_EOL', 'CR not followed by LF')
+          this.#emptyLines++
+          this.#st = S_REQ_START
           i++
           break
         }
@@ -512,8 +523,8 @@ export class RequestParser {
         // ---- request-line ----------------------------------------------------------------
         case S_METHOD: {
           if (TOKEN[c] === 1) {
-            if (++this.methodLen > MAX_METHOD_LEN) {
-              return this.fail(
+            if (++this.#methodLen > MAX_METHOD_LEN) {
+              return this.#fail(
                 'ERR_MUMMY_INVALID_METHOD',
                 `method longer than ${MAX_METHOD_LEN} bytes`,
               )
@@ -521,25 +532,25 @@ export class RequestParser {
             i++
             break
           }
-          if (c === SP && this.methodLen > 0) {
-            this.method = this.take(buf, mark, i)
+          if (c === SP && this.#methodLen > 0) {
+            this.#method = this.#take(buf, mark, i)
             mark = -1
-            this.st = S_TARGET_START
+            this.#st = S_TARGET_START
             i++
             break
           }
-          return this.fail('ERR_MUMMY_INVALID_METHOD', `invalid byte ${hexByte(c)} in method`)
+          return this.#fail('ERR_MUMMY_INVALID_METHOD', `invalid byte ${hexByte(c)} in method`)
         }
         case S_TARGET_START: {
           if (TARGET[c] === 1) {
-            if (this.limits.maxUriLen < 1) return this.failUriTooLong()
-            this.uriLen = 1
+            if (this.#limits.maxUriLen < 1) return this.#failUriTooLong()
+            this.#uriLen = 1
             mark = i
-            this.st = S_TARGET
+            this.#st = S_TARGET
             i++
             break
           }
-          return this.fail(
+          return this.#fail(
             'ERR_MUMMY_INVALID_TARGET',
             c === SP
               ? 'more than one SP after the method'
@@ -548,153 +559,159 @@ export class RequestParser {
         }
         case S_TARGET: {
           if (TARGET[c] === 1) {
-            if (this.uriLen >= this.limits.maxUriLen) return this.failUriTooLong()
-            this.uriLen++
+            if (this.#uriLen >= this.#limits.maxUriLen) return this.#failUriTooLong()
+            this.#uriLen++
             let j = i + 1
             const stop = Math.min(
               len,
-              j + (this.headMax - this.headLen),
-              j + (this.limits.maxUriLen - this.uriLen),
+              j + (this.#headMax - this.#headLen),
+              j + (this.#limits.maxUriLen - this.#uriLen),
             )
             while (j < stop && TARGET[buf[j] as number] === 1) j++
             const n = j - i - 1
-            this.headLen += n
-            this.uriLen += n
+            this.#headLen += n
+            this.#uriLen += n
             i = j
             break
           }
           if (c === SP) {
-            this.target = this.take(buf, mark, i)
+            this.#target = this.#take(buf, mark, i)
             mark = -1
-            if (!isValidTarget(this.method, this.target)) {
-              return this.fail(
+            if (!isValidTarget(this.#method, this.#target)) {
+              return this.#fail(
                 'ERR_MUMMY_INVALID_TARGET',
-                `request-target form not allowed for ${this.method}`,
+                `request-target form not allowed for ${this.#method}`,
               )
             }
-            if (this.method === 'CONNECT' && !this.allowConnect) {
-              return this.fail(
+            if (this.#method === 'CONNECT' && !this.#allowConnect) {
+              return this.#fail(
                 'ERR_MUMMY_CONNECT_UNSUPPORTED',
                 'CONNECT is not supported: this server is not a proxy',
               )
             }
-            const c0 = this.target.charCodeAt(0)
-            if (c0 !== SLASH && c0 !== 0x2a && this.method !== 'CONNECT') {
+            const c0 = this.#target.charCodeAt(0)
+            if (c0 !== SLASH && c0 !== 0x2a && this.#method !== 'CONNECT') {
               // absolute-form: its authority is the request's host (RFC 9112 §3.2.2).
-              this.authority = absoluteFormAuthority(this.target, absoluteFormScheme(this.target))
-              if (this.authority === null)
-                return this.fail('ERR_MUMMY_INVALID_HOST', 'invalid authority in request-target')
+              this.#authority = absoluteFormAuthority(
+                this.#target,
+                absoluteFormScheme(this.#target),
+              )
+              if (this.#authority === null)
+                return this.#fail('ERR_MUMMY_INVALID_HOST', 'invalid authority in request-target')
             }
-            this.st = S_VER_PREFIX
-            this.verPos = 0
+            this.#st = S_VER_PREFIX
+            this.#verPos = 0
             i++
             break
           }
           if (c === CR || c === LF) {
-            return this.fail('ERR_MUMMY_INVALID_VERSION', 'request-line has no HTTP-version')
+            return this.#fail('ERR_MUMMY_INVALID_VERSION', 'request-line has no HTTP-version')
           }
-          return this.fail(
+          return this.#fail(
             'ERR_MUMMY_INVALID_TARGET',
             `invalid byte ${hexByte(c)} in request-target`,
           )
         }
         case S_VER_PREFIX:
-          if (c !== (HTTP_SLASH[this.verPos] as number)) return this.failVersion()
-          if (++this.verPos === HTTP_SLASH.length) this.st = S_VER_MAJOR
+          if (c !== (HTTP_SLASH[this.#verPos] as number)) return this.#failVersion()
+          if (++this.#verPos === HTTP_SLASH.length) this.#st = S_VER_MAJOR
           i++
           break
         case S_VER_MAJOR:
-          if (c < 0x30 || c > 0x39) return this.failVersion()
-          this.versionMajor = c - 0x30
-          this.st = S_VER_DOT
+          if (c < 0x30 || c > 0x39) return this.#failVersion()
+          this.#versionMajor = c - 0x30
+          this.#st = S_VER_DOT
           i++
           break
         case S_VER_DOT:
-          if (c !== DOT) return this.failVersion()
-          this.st = S_VER_MINOR
+          if (c !== DOT) return this.#failVersion()
+          this.#st = S_VER_MINOR
           i++
           break
         case S_VER_MINOR:
-          if (c < 0x30 || c > 0x39) return this.failVersion()
-          this.versionMinor = c - 0x30
-          this.st = S_REQ_LINE_CR
+          if (c < 0x30 || c > 0x39) return this.#failVersion()
+          this.#versionMinor = c - 0x30
+          this.#st = S_REQ_LINE_CR
           i++
           break
         case S_REQ_LINE_CR:
           if (c === CR) {
-            this.st = S_REQ_LINE_LF
+            this.#st = S_REQ_LINE_LF
             i++
             break
           }
           if (c === LF)
-            return this.fail('ERR_MUMMY_INVALID_EOL', 'request-line ends with a bare LF')
-          return this.failVersion()
+            return this.#fail('ERR_MUMMY_INVALID_EOL', 'request-line ends with a bare LF')
+          return this.#failVersion()
         case S_REQ_LINE_LF:
-          if (c !== LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'CR not followed by LF')
-          if (this.versionMajor !== 1 || this.versionMinor > 1) {
-            return this.fail(
+          if (c !== LF) return this.#fail('ERR_MUMMY_INVALID_EOL', 'CR not followed by LF')
+          if (this.#versionMajor !== 1 || this.#versionMinor > 1) {
+            return this.#fail(
               'ERR_MUMMY_UNSUPPORTED_VERSION',
-              `HTTP/${this.versionMajor}.${this.versionMinor} is not supported`,
+              `HTTP/${this.#versionMajor}.${this.#versionMinor} is not supported`,
             )
           }
-          this.st = S_FIELD_START
+          this.#st = S_FIELD_START
           i++
           break
 
         // ---- header and trailer fields ---------------------------------------------------
         case S_FIELD_START: {
           if (TOKEN[c] === 1) {
-            if (this.fieldCount >= this.limits.maxHeaderCount) {
-              return this.fail(
+            if (this.#fieldCount >= this.#limits.maxHeaderCount) {
+              return this.#fail(
                 'ERR_MUMMY_TOO_MANY_HEADERS',
-                `more than ${this.limits.maxHeaderCount} ${this.inTrailers ? 'trailer' : 'header'} fields`,
+                `more than ${this.#limits.maxHeaderCount} ${this.#inTrailers ? 'trailer' : 'header'} fields`,
               )
             }
-            this.fieldCount++
+            this.#fieldCount++
             mark = i
-            this.st = S_FIELD_NAME
-            i = this.skipRun(buf, i + 1, len, TOKEN)
+            this.#st = S_FIELD_NAME
+            i = this.#skipRun(buf, i + 1, len, TOKEN)
             break
           }
           if (c === CR) {
-            this.st = S_FIELDS_END_LF
+            this.#st = S_FIELDS_END_LF
             i++
             break
           }
           if (c === SP || c === HTAB) {
-            return this.fieldCount > 0
-              ? this.fail(
+            return this.#fieldCount > 0
+              ? this.#fail(
                   'ERR_MUMMY_OBS_FOLD',
                   'obsolete line folding (field line starts with whitespace)',
                 )
-              : this.fail('ERR_MUMMY_INVALID_HEADER_NAME', 'whitespace before the first field line')
+              : this.#fail(
+                  'ERR_MUMMY_INVALID_HEADER_NAME',
+                  'whitespace before the first field line',
+                )
           }
-          if (c === LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'bare LF in the field section')
-          return this.fail(
+          if (c === LF) return this.#fail('ERR_MUMMY_INVALID_EOL', 'bare LF in the field section')
+          return this.#fail(
             'ERR_MUMMY_INVALID_HEADER_NAME',
             `invalid byte ${hexByte(c)} in field name`,
           )
         }
         case S_FIELD_NAME: {
           if (TOKEN[c] === 1) {
-            i = this.skipRun(buf, i + 1, len, TOKEN)
+            i = this.#skipRun(buf, i + 1, len, TOKEN)
             break
           }
           if (c === COLON) {
             const name =
-              (this.scratchLen === 0 ? commonName(buf, mark, i) : null) ?? this.take(buf, mark, i)
+              (this.#scratchLen === 0 ? commonName(buf, mark, i) : null) ?? this.#take(buf, mark, i)
             mark = -1
-            if (this.inTrailers) {
-              this.trailers.push(name)
+            if (this.#inTrailers) {
+              this.#trailers.push(name)
             } else {
-              this.headers.push(name)
-              this.fieldKind = classifyField(name)
+              this.#headers.push(name)
+              this.#fieldKind = classifyField(name)
             }
-            this.st = S_FIELD_VALUE_START
-            i = this.skipRun(buf, i + 1, len, OWS)
+            this.#st = S_FIELD_VALUE_START
+            i = this.#skipRun(buf, i + 1, len, OWS)
             break
           }
-          return this.fail(
+          return this.#fail(
             'ERR_MUMMY_INVALID_HEADER_NAME',
             c === SP || c === HTAB
               ? 'whitespace between field name and colon'
@@ -707,75 +724,75 @@ export class RequestParser {
             break
           }
           if (c === CR) {
-            if (this.fieldValue('') === -1) return -1
-            this.st = S_FIELD_LF
+            if (this.#fieldValue('') === -1) return -1
+            this.#st = S_FIELD_LF
             i++
             break
           }
           if (FIELD_CONTENT[c] === 1) {
             mark = i
-            this.st = S_FIELD_VALUE
-            i = this.skipRun(buf, i + 1, len, FIELD_CONTENT)
+            this.#st = S_FIELD_VALUE
+            i = this.#skipRun(buf, i + 1, len, FIELD_CONTENT)
             break
           }
-          if (c === LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'field line ends with a bare LF')
-          return this.fail(
+          if (c === LF) return this.#fail('ERR_MUMMY_INVALID_EOL', 'field line ends with a bare LF')
+          return this.#fail(
             'ERR_MUMMY_INVALID_HEADER_VALUE',
             `invalid byte ${hexByte(c)} in field value`,
           )
         }
         case S_FIELD_VALUE: {
           if (FIELD_CONTENT[c] === 1) {
-            i = this.skipRun(buf, i + 1, len, FIELD_CONTENT)
+            i = this.#skipRun(buf, i + 1, len, FIELD_CONTENT)
             break
           }
           if (c === CR) {
-            const value = trimOwsEnd(this.take(buf, mark, i))
+            const value = trimOwsEnd(this.#take(buf, mark, i))
             mark = -1
-            if (this.fieldValue(value) === -1) return -1
+            if (this.#fieldValue(value) === -1) return -1
             i++
-            if (i < len && buf[i] === LF && this.headLen < this.headMax) {
+            if (i < len && buf[i] === LF && this.#headLen < this.#headMax) {
               // the LF that must follow: consume it in this step (same checks as S_FIELD_LF)
-              this.headLen++
-              this.st = S_FIELD_START
+              this.#headLen++
+              this.#st = S_FIELD_START
               i++
             } else {
-              this.st = S_FIELD_LF
+              this.#st = S_FIELD_LF
             }
             break
           }
-          if (c === LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'field line ends with a bare LF')
-          return this.fail(
+          if (c === LF) return this.#fail('ERR_MUMMY_INVALID_EOL', 'field line ends with a bare LF')
+          return this.#fail(
             'ERR_MUMMY_INVALID_HEADER_VALUE',
             `invalid byte ${hexByte(c)} in field value`,
           )
         }
         case S_FIELD_LF:
-          if (c !== LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'CR not followed by LF')
-          this.st = S_FIELD_START
+          if (c !== LF) return this.#fail('ERR_MUMMY_INVALID_EOL', 'CR not followed by LF')
+          this.#st = S_FIELD_START
           i++
           break
         case S_FIELDS_END_LF: {
-          if (c !== LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'CR not followed by LF')
+          if (c !== LF) return this.#fail('ERR_MUMMY_INVALID_EOL', 'CR not followed by LF')
           i++
-          if (this.inTrailers) {
-            if (this.complete(this.trailers)) return i
+          if (this.#inTrailers) {
+            if (this.#complete(this.#trailers)) return i
             break
           }
-          const hasBody = this.headDone()
+          const hasBody = this.#headDone()
           if (hasBody === -1) return -1
-          if (hasBody === 0 && this.complete([])) return i
+          if (hasBody === 0 && this.#complete([])) return i
           break
         }
 
         // ---- Content-Length body ---------------------------------------------------------
         case S_BODY_CL: {
-          const n = Math.min(this.remaining, len - i)
+          const n = Math.min(this.#remaining, len - i)
           const start = i
           i += n
-          this.remaining -= n
-          this.cb.onBody(buf.subarray(start, i))
-          if (this.remaining === 0 && this.complete([])) return i
+          this.#remaining -= n
+          this.#cb.onBody(buf.subarray(start, i))
+          if (this.#remaining === 0 && this.#complete([])) return i
           break
         }
 
@@ -783,47 +800,47 @@ export class RequestParser {
         case S_CHUNK_SIZE_START: {
           const v = HEX[c] as number
           if (v === 0xff) {
-            return this.fail(
+            return this.#fail(
               'ERR_MUMMY_INVALID_CHUNK_SIZE',
               c === CR || c === LF
                 ? 'empty chunk size'
                 : `invalid byte ${hexByte(c)} in chunk size`,
             )
           }
-          this.chunkSize = v
-          this.sizeDigits = 1
-          this.st = S_CHUNK_SIZE
+          this.#chunkSize = v
+          this.#sizeDigits = 1
+          this.#st = S_CHUNK_SIZE
           i++
           break
         }
         case S_CHUNK_SIZE: {
           const v = HEX[c] as number
           if (v !== 0xff) {
-            const size = this.chunkSize * 16 + v
-            if (++this.sizeDigits > MAX_CHUNK_SIZE_DIGITS || size > Number.MAX_SAFE_INTEGER) {
-              return this.fail('ERR_MUMMY_CHUNK_SIZE_OVERFLOW', 'chunk size too large')
+            const size = this.#chunkSize * 16 + v
+            if (++this.#sizeDigits > MAX_CHUNK_SIZE_DIGITS || size > Number.MAX_SAFE_INTEGER) {
+              return this.#fail('ERR_MUMMY_CHUNK_SIZE_OVERFLOW', 'chunk size too large')
             }
-            this.chunkSize = size
+            this.#chunkSize = size
             i++
             break
           }
           if (c === CR) {
-            if (this.checkChunkTotal() === -1) return -1
-            this.st = S_CHUNK_SIZE_LF
+            if (this.#checkChunkTotal() === -1) return -1
+            this.#st = S_CHUNK_SIZE_LF
             i++
             break
           }
           if (c === SEMI || c === SP || c === HTAB) {
-            if (this.checkChunkTotal() === -1) return -1
-            this.extLen = 1
-            if (this.extLen > this.limits.maxChunkExtLen) return this.failExtTooLong()
-            this.st = c === SEMI ? S_CHUNK_EXT_BWS1 : S_CHUNK_SIZE_BWS
+            if (this.#checkChunkTotal() === -1) return -1
+            this.#extLen = 1
+            if (this.#extLen > this.#limits.maxChunkExtLen) return this.#failExtTooLong()
+            this.#st = c === SEMI ? S_CHUNK_EXT_BWS1 : S_CHUNK_SIZE_BWS
             i++
             break
           }
           if (c === LF)
-            return this.fail('ERR_MUMMY_INVALID_EOL', 'chunk-size line ends with a bare LF')
-          return this.fail(
+            return this.#fail('ERR_MUMMY_INVALID_EOL', 'chunk-size line ends with a bare LF')
+          return this.#fail(
             'ERR_MUMMY_INVALID_CHUNK_SIZE',
             `invalid byte ${hexByte(c)} in chunk size`,
           )
@@ -834,34 +851,34 @@ export class RequestParser {
             break
           }
           if (c === SEMI) {
-            this.st = S_CHUNK_EXT_BWS1
+            this.#st = S_CHUNK_EXT_BWS1
             i++
             break
           }
           if (c === LF)
-            return this.fail('ERR_MUMMY_INVALID_EOL', 'chunk-size line ends with a bare LF')
-          return this.fail('ERR_MUMMY_INVALID_CHUNK_SIZE', 'whitespace in chunk size')
+            return this.#fail('ERR_MUMMY_INVALID_EOL', 'chunk-size line ends with a bare LF')
+          return this.#fail('ERR_MUMMY_INVALID_CHUNK_SIZE', 'whitespace in chunk size')
         case S_CHUNK_EXT_BWS1:
           if (c === SP || c === HTAB) {
             i++
             break
           }
           if (TOKEN[c] === 1) {
-            this.st = S_CHUNK_EXT_NAME
+            this.#st = S_CHUNK_EXT_NAME
             i++
             break
           }
-          return this.failExt(c)
+          return this.#failExt(c)
         case S_CHUNK_EXT_NAME:
           if (TOKEN[c] === 1) {
             i++
             break
           }
-          if (c === SP || c === HTAB) this.st = S_CHUNK_EXT_AFTER_NAME
-          else if (c === EQUALS) this.st = S_CHUNK_EXT_BWS2
-          else if (c === SEMI) this.st = S_CHUNK_EXT_BWS1
-          else if (c === CR) this.st = S_CHUNK_SIZE_LF
-          else return this.failExt(c)
+          if (c === SP || c === HTAB) this.#st = S_CHUNK_EXT_AFTER_NAME
+          else if (c === EQUALS) this.#st = S_CHUNK_EXT_BWS2
+          else if (c === SEMI) this.#st = S_CHUNK_EXT_BWS1
+          else if (c === CR) this.#st = S_CHUNK_SIZE_LF
+          else return this.#failExt(c)
           i++
           break
         case S_CHUNK_EXT_AFTER_NAME:
@@ -869,10 +886,10 @@ export class RequestParser {
             i++
             break
           }
-          if (c === EQUALS) this.st = S_CHUNK_EXT_BWS2
-          else if (c === SEMI) this.st = S_CHUNK_EXT_BWS1
-          else if (c === CR) this.st = S_CHUNK_SIZE_LF
-          else return this.failExt(c)
+          if (c === EQUALS) this.#st = S_CHUNK_EXT_BWS2
+          else if (c === SEMI) this.#st = S_CHUNK_EXT_BWS1
+          else if (c === CR) this.#st = S_CHUNK_SIZE_LF
+          else return this.#failExt(c)
           i++
           break
         case S_CHUNK_EXT_BWS2:
@@ -880,9 +897,9 @@ export class RequestParser {
             i++
             break
           }
-          if (c === DQUOTE) this.st = S_CHUNK_EXT_QUOTED
-          else if (TOKEN[c] === 1) this.st = S_CHUNK_EXT_VALUE
-          else return this.failExt(c)
+          if (c === DQUOTE) this.#st = S_CHUNK_EXT_QUOTED
+          else if (TOKEN[c] === 1) this.#st = S_CHUNK_EXT_VALUE
+          else return this.#failExt(c)
           i++
           break
         case S_CHUNK_EXT_VALUE:
@@ -890,10 +907,10 @@ export class RequestParser {
             i++
             break
           }
-          if (c === SP || c === HTAB) this.st = S_CHUNK_EXT_AFTER_VALUE
-          else if (c === SEMI) this.st = S_CHUNK_EXT_BWS1
-          else if (c === CR) this.st = S_CHUNK_SIZE_LF
-          else return this.failExt(c)
+          if (c === SP || c === HTAB) this.#st = S_CHUNK_EXT_AFTER_VALUE
+          else if (c === SEMI) this.#st = S_CHUNK_EXT_BWS1
+          else if (c === CR) this.#st = S_CHUNK_SIZE_LF
+          else return this.#failExt(c)
           i++
           break
         case S_CHUNK_EXT_QUOTED:
@@ -901,15 +918,15 @@ export class RequestParser {
             i++
             break
           }
-          if (c === BACKSLASH) this.st = S_CHUNK_EXT_QUOTED_ESC
-          else if (c === DQUOTE) this.st = S_CHUNK_EXT_AFTER_VALUE
-          else return this.failExt(c)
+          if (c === BACKSLASH) this.#st = S_CHUNK_EXT_QUOTED_ESC
+          else if (c === DQUOTE) this.#st = S_CHUNK_EXT_AFTER_VALUE
+          else return this.#failExt(c)
           i++
           break
         case S_CHUNK_EXT_QUOTED_ESC:
           // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ): the same bytes as field-content.
-          if (FIELD_CONTENT[c] !== 1) return this.failExt(c)
-          this.st = S_CHUNK_EXT_QUOTED
+          if (FIELD_CONTENT[c] !== 1) return this.#failExt(c)
+          this.#st = S_CHUNK_EXT_QUOTED
           i++
           break
         case S_CHUNK_EXT_AFTER_VALUE:
@@ -917,88 +934,88 @@ export class RequestParser {
             i++
             break
           }
-          if (c === SEMI) this.st = S_CHUNK_EXT_BWS1
-          else if (c === CR) this.st = S_CHUNK_SIZE_LF
-          else return this.failExt(c)
+          if (c === SEMI) this.#st = S_CHUNK_EXT_BWS1
+          else if (c === CR) this.#st = S_CHUNK_SIZE_LF
+          else return this.#failExt(c)
           i++
           break
         case S_CHUNK_SIZE_LF:
-          if (c !== LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'CR not followed by LF')
+          if (c !== LF) return this.#fail('ERR_MUMMY_INVALID_EOL', 'CR not followed by LF')
           i++
-          if (this.chunkSize === 0) {
-            this.inTrailers = true
-            this.headLen = 0
-            this.headMax = this.limits.maxTrailersLen
-            this.fieldCount = 0
-            this.trailers = []
-            this.st = S_FIELD_START
+          if (this.#chunkSize === 0) {
+            this.#inTrailers = true
+            this.#headLen = 0
+            this.#headMax = this.#limits.maxTrailersLen
+            this.#fieldCount = 0
+            this.#trailers = []
+            this.#st = S_FIELD_START
             break
           }
-          this.bodyTotal += this.chunkSize
-          this.remaining = this.chunkSize
-          this.st = S_CHUNK_DATA
+          this.#bodyTotal += this.#chunkSize
+          this.#remaining = this.#chunkSize
+          this.#st = S_CHUNK_DATA
           break
         case S_CHUNK_DATA: {
-          const n = Math.min(this.remaining, len - i)
+          const n = Math.min(this.#remaining, len - i)
           const start = i
           i += n
-          this.remaining -= n
-          if (this.remaining === 0) this.st = S_CHUNK_DATA_CR
-          this.cb.onBody(buf.subarray(start, i))
+          this.#remaining -= n
+          if (this.#remaining === 0) this.#st = S_CHUNK_DATA_CR
+          this.#cb.onBody(buf.subarray(start, i))
           break
         }
         case S_CHUNK_DATA_CR:
           if (c !== CR)
-            return this.fail('ERR_MUMMY_INVALID_CHUNK', 'chunk data not followed by CRLF')
-          this.st = S_CHUNK_DATA_LF
+            return this.#fail('ERR_MUMMY_INVALID_CHUNK', 'chunk data not followed by CRLF')
+          this.#st = S_CHUNK_DATA_LF
           i++
           break
         case S_CHUNK_DATA_LF:
           if (c !== LF)
-            return this.fail('ERR_MUMMY_INVALID_CHUNK', 'chunk data not followed by CRLF')
-          this.st = S_CHUNK_SIZE_START
+            return this.#fail('ERR_MUMMY_INVALID_CHUNK', 'chunk data not followed by CRLF')
+          this.#st = S_CHUNK_SIZE_START
           i++
           break
 
         default:
-          return this.fail('ERR_MUMMY_INCOMPLETE_REQUEST', `parser in unexpected state ${state}`)
+          return this.#fail('ERR_MUMMY_INCOMPLETE_REQUEST', `parser in unexpected state ${state}`)
       }
     }
 
-    if (mark !== -1) this.appendScratch(buf, mark, len)
+    if (mark !== -1) this.#appendScratch(buf, mark, len)
     return len
   }
 
   /** Clears the per-request fields and enters the method state. */
-  private beginRequest(): void {
-    this.st = S_METHOD
-    this.headLen = 0
-    this.headMax = this.limits.maxHeadersLen
-    this.uriLen = 0
-    this.methodLen = 0
-    this.fieldCount = 0
-    this.fieldKind = F_OTHER
-    this.inTrailers = false
-    this.method = ''
-    this.target = ''
-    this.versionMajor = 0
-    this.versionMinor = 0
-    this.headers = []
-    this.hostCount = 0
-    this.authority = null
-    this.contentLength = -1
-    this.teSeen = false
-    this.chunked = false
-    this.connection = 0
-    this.hasUpgradeField = false
-    this.expectContinue = false
-    this.switchesProtocol = false
-    this.trailers = []
-    this.remaining = 0
-    this.chunkSize = 0
-    this.sizeDigits = 0
-    this.bodyTotal = 0
-    this.extLen = 0
+  #beginRequest(): void {
+    this.#st = S_METHOD
+    this.#headLen = 0
+    this.#headMax = this.#limits.maxHeadersLen
+    this.#uriLen = 0
+    this.#methodLen = 0
+    this.#fieldCount = 0
+    this.#fieldKind = F_OTHER
+    this.#inTrailers = false
+    this.#method = ''
+    this.#target = ''
+    this.#versionMajor = 0
+    this.#versionMinor = 0
+    this.#headers = []
+    this.#hostCount = 0
+    this.#authority = null
+    this.#contentLength = -1
+    this.#teSeen = false
+    this.#chunked = false
+    this.#connection = 0
+    this.#hasUpgradeField = false
+    this.#expectContinue = false
+    this.#switchesProtocol = false
+    this.#trailers = []
+    this.#remaining = 0
+    this.#chunkSize = 0
+    this.#sizeDigits = 0
+    this.#bodyTotal = 0
+    this.#extLen = 0
   }
 
   /** The token `buf[start, end)`, prefixed by the bytes kept from earlier chunks. */
@@ -1007,87 +1024,90 @@ export class RequestParser {
    * limit (the caller's next step reports it), and counts them into the head size. Returns
    * the index of the first byte not skipped.
    */
-  private skipRun(buf: Buffer, from: number, len: number, table: Readonly<Uint8Array>): number {
+  #skipRun(buf: Buffer, from: number, len: number, table: Readonly<Uint8Array>): number {
     let j = from
-    const stop = Math.min(len, from + (this.headMax - this.headLen))
+    const stop = Math.min(len, from + (this.#headMax - this.#headLen))
     while (j < stop && table[buf[j] as number] === 1) j++
-    this.headLen += j - from
+    this.#headLen += j - from
     return j
   }
 
-  private take(buf: Buffer, start: number, end: number): string {
-    if (this.scratchLen === 0) return latin1(buf, start, end)
-    this.appendScratch(buf, start, end)
-    const s = latin1(this.scratch, 0, this.scratchLen)
-    this.scratchLen = 0
+  #take(buf: Buffer, start: number, end: number): string {
+    if (this.#scratchLen === 0) return latin1(buf, start, end)
+    this.#appendScratch(buf, start, end)
+    const s = latin1(this.#scratch, 0, this.#scratchLen)
+    this.#scratchLen = 0
     return s
   }
 
-  private appendScratch(buf: Buffer, start: number, end: number): void {
+  #appendScratch(buf: Buffer, start: number, end: number): void {
     const n = end - start
     if (n === 0) return
-    const need = this.scratchLen + n
-    if (need > this.scratch.length) {
+    const need = this.#scratchLen + n
+    if (need > this.#scratch.length) {
       // A token never outgrows its section, so capping by the section limit bounds the buffer.
-      const grown = Math.min(Math.max(this.scratch.length * 2, SCRATCH_INITIAL), this.headMax)
+      const grown = Math.min(Math.max(this.#scratch.length * 2, SCRATCH_INITIAL), this.#headMax)
       const next = Buffer.allocUnsafe(Math.max(need, grown))
-      this.scratch.copy(next, 0, 0, this.scratchLen)
-      this.scratch = next
+      this.#scratch.copy(next, 0, 0, this.#scratchLen)
+      this.#scratch = next
     }
-    buf.copy(this.scratch, this.scratchLen, start, end)
-    this.scratchLen = need
+    buf.copy(this.#scratch, this.#scratchLen, start, end)
+    this.#scratchLen = need
   }
 
   /** Records a field value and applies the framing rules of the fields the parser interprets. */
-  private fieldValue(value: string): number {
-    if (this.inTrailers) {
-      this.trailers.push(value)
+  #fieldValue(value: string): number {
+    if (this.#inTrailers) {
+      this.#trailers.push(value)
       return 0
     }
-    this.headers.push(value)
-    switch (this.fieldKind) {
+    this.#headers.push(value)
+    switch (this.#fieldKind) {
       case F_OTHER:
         return 0
       case F_HOST:
-        if (++this.hostCount > 1)
-          return this.fail('ERR_MUMMY_DUPLICATE_HOST', 'more than one Host field')
-        if (this.authority !== null) {
+        if (++this.#hostCount > 1)
+          return this.#fail('ERR_MUMMY_DUPLICATE_HOST', 'more than one Host field')
+        if (this.#authority !== null) {
           // Ignored in favour of the target's authority, which handlers see in its place.
-          this.headers[this.headers.length - 1] = this.authority
+          this.#headers[this.#headers.length - 1] = this.#authority
           return 0
         }
-        if (!isValidHost(value)) return this.fail('ERR_MUMMY_INVALID_HOST', 'invalid Host value')
+        if (!isValidHost(value)) return this.#fail('ERR_MUMMY_INVALID_HOST', 'invalid Host value')
         return 0
       case F_CONTENT_LENGTH: {
-        if (this.contentLength !== -1) {
-          return this.fail('ERR_MUMMY_INVALID_CONTENT_LENGTH', 'more than one Content-Length field')
+        if (this.#contentLength !== -1) {
+          return this.#fail(
+            'ERR_MUMMY_INVALID_CONTENT_LENGTH',
+            'more than one Content-Length field',
+          )
         }
-        if (this.teSeen) {
-          return this.fail('ERR_MUMMY_CL_AND_TE', 'both Content-Length and Transfer-Encoding')
+        if (this.#teSeen) {
+          return this.#fail('ERR_MUMMY_CL_AND_TE', 'both Content-Length and Transfer-Encoding')
         }
         const n = parseContentLength(value)
         if (n === -1)
-          return this.fail('ERR_MUMMY_INVALID_CONTENT_LENGTH', 'invalid Content-Length value')
-        this.contentLength = n
+          return this.#fail('ERR_MUMMY_INVALID_CONTENT_LENGTH', 'invalid Content-Length value')
+        this.#contentLength = n
         return 0
       }
       case F_TRANSFER_ENCODING:
-        if (this.versionMinor === 0) {
-          return this.fail('ERR_MUMMY_TE_IN_HTTP10', 'Transfer-Encoding in an HTTP/1.0 request')
+        if (this.#versionMinor === 0) {
+          return this.#fail('ERR_MUMMY_TE_IN_HTTP10', 'Transfer-Encoding in an HTTP/1.0 request')
         }
-        if (this.contentLength !== -1) {
-          return this.fail('ERR_MUMMY_CL_AND_TE', 'both Content-Length and Transfer-Encoding')
+        if (this.#contentLength !== -1) {
+          return this.#fail('ERR_MUMMY_CL_AND_TE', 'both Content-Length and Transfer-Encoding')
         }
-        this.teSeen = true
-        return this.transferCodings(value)
+        this.#teSeen = true
+        return this.#transferCodings(value)
       case F_CONNECTION:
-        this.connection |= connectionTokens(value)
+        this.#connection |= connectionTokens(value)
         return 0
       case F_UPGRADE:
-        this.hasUpgradeField = true
+        this.#hasUpgradeField = true
         return 0
       case F_EXPECT:
-        if (equalsAsciiLower(value, 0, value.length, '100-continue')) this.expectContinue = true
+        if (equalsAsciiLower(value, 0, value.length, '100-continue')) this.#expectContinue = true
         return 0
       default:
         return 0
@@ -1098,7 +1118,7 @@ export class RequestParser {
    * Applies one Transfer-Encoding field value: a comma list of codings (empty elements ignored).
    * Only `chunked` is supported, it must be the last coding and appear once, across all lines.
    */
-  private transferCodings(value: string): number {
+  #transferCodings(value: string): number {
     const n = value.length
     let start = 0
     while (start <= n) {
@@ -1116,21 +1136,21 @@ export class RequestParser {
       while (k < b && isOws(value.charCodeAt(k))) k++
       const hasParams = k < b && value.charCodeAt(k) === SEMI
       if (nameEnd === a || (k < b && !hasParams)) {
-        return this.fail('ERR_MUMMY_INVALID_TRANSFER_ENCODING', 'malformed transfer coding')
+        return this.#fail('ERR_MUMMY_INVALID_TRANSFER_ENCODING', 'malformed transfer coding')
       }
-      if (this.chunked) {
-        return this.fail('ERR_MUMMY_CHUNKED_NOT_LAST', 'chunked is not the last transfer coding')
+      if (this.#chunked) {
+        return this.#fail('ERR_MUMMY_CHUNKED_NOT_LAST', 'chunked is not the last transfer coding')
       }
       if (!equalsAsciiLower(value, a, nameEnd, 'chunked')) {
-        return this.fail(
+        return this.#fail(
           'ERR_MUMMY_UNSUPPORTED_TRANSFER_ENCODING',
           `unsupported transfer coding ${JSON.stringify(value.slice(a, nameEnd))}`,
         )
       }
       if (hasParams) {
-        return this.fail('ERR_MUMMY_INVALID_TRANSFER_ENCODING', 'chunked takes no parameters')
+        return this.#fail('ERR_MUMMY_INVALID_TRANSFER_ENCODING', 'chunked takes no parameters')
       }
-      this.chunked = true
+      this.#chunked = true
     }
     return 0
   }
@@ -1139,127 +1159,130 @@ export class RequestParser {
    * End of the header section: checks the whole-head rules, then calls onHead.
    * Returns -1 on error, 1 when a body follows, 0 when the request has no body.
    */
-  private headDone(): number {
-    if (this.versionMinor === 1 && this.hostCount === 0) {
-      return this.fail('ERR_MUMMY_MISSING_HOST', 'HTTP/1.1 request without Host')
+  #headDone(): number {
+    if (this.#versionMinor === 1 && this.#hostCount === 0) {
+      return this.#fail('ERR_MUMMY_MISSING_HOST', 'HTTP/1.1 request without Host')
     }
-    if (this.teSeen && !this.chunked) {
-      return this.fail('ERR_MUMMY_INVALID_TRANSFER_ENCODING', 'Transfer-Encoding has no coding')
+    if (this.#teSeen && !this.#chunked) {
+      return this.#fail('ERR_MUMMY_INVALID_TRANSFER_ENCODING', 'Transfer-Encoding has no coding')
     }
-    if (this.method === 'CONNECT' && (this.teSeen || this.contentLength !== -1)) {
+    if (this.#method === 'CONNECT' && (this.#teSeen || this.#contentLength !== -1)) {
       // A proxy would read these bytes as tunnel data, another hop as a body.
-      return this.fail('ERR_MUMMY_CONNECT_WITH_BODY', 'a CONNECT request carries no content')
+      return this.#fail('ERR_MUMMY_CONNECT_WITH_BODY', 'a CONNECT request carries no content')
     }
-    if (this.contentLength > this.limits.maxBodyLen) {
-      return this.fail(
+    if (this.#contentLength > this.#limits.maxBodyLen) {
+      return this.#fail(
         'ERR_MUMMY_BODY_TOO_LARGE',
-        `Content-Length ${this.contentLength} exceeds ${this.limits.maxBodyLen}`,
+        `Content-Length ${this.#contentLength} exceeds ${this.#limits.maxBodyLen}`,
       )
     }
-    const conn = this.connection
+    const conn = this.#connection
     const keepAlive =
-      (conn & CONN_CLOSE) === 0 && (this.versionMinor === 1 || (conn & CONN_KEEP_ALIVE) !== 0)
+      (conn & CONN_CLOSE) === 0 && (this.#versionMinor === 1 || (conn & CONN_KEEP_ALIVE) !== 0)
     // RFC 9110 §7.8 and §10.1.1: Upgrade and 100-continue are ignored in HTTP/1.0 requests.
-    const http11 = this.versionMinor === 1
-    const upgrade = http11 && (conn & CONN_UPGRADE) !== 0 && this.hasUpgradeField
-    this.switchesProtocol = upgrade || this.method === 'CONNECT'
+    const http11 = this.#versionMinor === 1
+    const upgrade = http11 && (conn & CONN_UPGRADE) !== 0 && this.#hasUpgradeField
+    this.#switchesProtocol = upgrade || this.#method === 'CONNECT'
     const head: RequestHead = {
-      method: this.method,
-      target: this.target,
-      versionMinor: this.versionMinor === 1 ? 1 : 0,
-      headers: this.headers,
-      contentLength: this.contentLength,
-      chunked: this.chunked,
+      method: this.#method,
+      target: this.#target,
+      versionMinor: this.#versionMinor === 1 ? 1 : 0,
+      headers: this.#headers,
+      contentLength: this.#contentLength,
+      chunked: this.#chunked,
       keepAlive,
       upgrade,
-      expectContinue: http11 && this.expectContinue,
+      expectContinue: http11 && this.#expectContinue,
     }
     let hasBody = 1
-    if (this.chunked) {
-      this.st = S_CHUNK_SIZE_START
-    } else if (this.contentLength > 0) {
-      this.remaining = this.contentLength
-      this.st = S_BODY_CL
+    if (this.#chunked) {
+      this.#st = S_CHUNK_SIZE_START
+    } else if (this.#contentLength > 0) {
+      this.#remaining = this.#contentLength
+      this.#st = S_BODY_CL
     } else {
-      this.st = S_HEAD_DONE
+      this.#st = S_HEAD_DONE
       hasBody = 0
     }
-    this.cb.onHead(head)
+    this.#cb.onHead(head)
     return hasBody
   }
 
   /** Cumulative chunked body size against maxBodyLen, checked when a chunk-size is complete. */
-  private checkChunkTotal(): number {
-    if (this.bodyTotal + this.chunkSize > this.limits.maxBodyLen) {
-      return this.fail(
+  #checkChunkTotal(): number {
+    if (this.#bodyTotal + this.#chunkSize > this.#limits.maxBodyLen) {
+      return this.#fail(
         'ERR_MUMMY_BODY_TOO_LARGE',
-        `chunked body exceeds ${this.limits.maxBodyLen} bytes`,
+        `chunked body exceeds ${this.#limits.maxBodyLen} bytes`,
       )
     }
     return 0
   }
 
   /** The request is complete. Returns true when execute() must stop (pause or upgrade). */
-  private complete(trailers: string[]): boolean {
-    this.st = S_REQ_START
-    this.emptyLines = 0
-    if (this.switchesProtocol) {
-      this.upg = true
-      this.cb.onComplete(trailers)
+  #complete(trailers: string[]): boolean {
+    this.#st = S_REQ_START
+    this.#emptyLines = 0
+    if (this.#switchesProtocol) {
+      this.#upg = true
+      this.#cb.onComplete(trailers)
       return true
     }
-    return this.cb.onComplete(trailers) === true
+    return this.#cb.onComplete(trailers) === true
   }
 
-  private fail(code: HttpParseErrorCode, message: string): -1 {
-    this.err = new HttpParseError(code, message)
-    this.st = S_DEAD
-    this.scratchLen = 0
+  #fail(code: HttpParseErrorCode, message: string): -1 {
+    this.#err = new HttpParseError(code, message)
+    this.#st = S_DEAD
+    this.#scratchLen = 0
     return -1
   }
 
-  private failSectionLimit(): -1 {
-    if (this.st <= S_REQ_LINE_LF) {
-      return this.fail(
+  #failSectionLimit(): -1 {
+    if (this.#st <= S_REQ_LINE_LF) {
+      return this.#fail(
         'ERR_MUMMY_URI_TOO_LONG',
-        `request-line exceeds ${this.limits.maxHeadersLen} bytes`,
+        `request-line exceeds ${this.#limits.maxHeadersLen} bytes`,
       )
     }
-    if (this.inTrailers) {
-      return this.fail(
+    if (this.#inTrailers) {
+      return this.#fail(
         'ERR_MUMMY_TRAILERS_TOO_LARGE',
-        `trailer section exceeds ${this.limits.maxTrailersLen} bytes`,
+        `trailer section exceeds ${this.#limits.maxTrailersLen} bytes`,
       )
     }
-    return this.fail(
+    return this.#fail(
       'ERR_MUMMY_HEADERS_TOO_LARGE',
-      `header section exceeds ${this.limits.maxHeadersLen} bytes`,
+      `header section exceeds ${this.#limits.maxHeadersLen} bytes`,
     )
   }
 
-  private failUriTooLong(): -1 {
-    return this.fail(
+  #failUriTooLong(): -1 {
+    return this.#fail(
       'ERR_MUMMY_URI_TOO_LONG',
-      `request-target exceeds ${this.limits.maxUriLen} bytes`,
+      `request-target exceeds ${this.#limits.maxUriLen} bytes`,
     )
   }
 
-  private failVersion(): -1 {
-    return this.fail(
+  #failVersion(): -1 {
+    return this.#fail(
       'ERR_MUMMY_INVALID_VERSION',
       'HTTP-version is not HTTP/DIGIT.DIGIT followed by CRLF',
     )
   }
 
-  private failExt(c: number): -1 {
-    if (c === LF) return this.fail('ERR_MUMMY_INVALID_EOL', 'chunk-size line ends with a bare LF')
-    return this.fail('ERR_MUMMY_INVALID_CHUNK_EXT', `invalid byte ${hexByte(c)} in chunk extension`)
+  #failExt(c: number): -1 {
+    if (c === LF) return this.#fail('ERR_MUMMY_INVALID_EOL', 'chunk-size line ends with a bare LF')
+    return this.#fail(
+      'ERR_MUMMY_INVALID_CHUNK_EXT',
+      `invalid byte ${hexByte(c)} in chunk extension`,
+    )
   }
 
-  private failExtTooLong(): -1 {
-    return this.fail(
+  #failExtTooLong(): -1 {
+    return this.#fail(
       'ERR_MUMMY_CHUNK_EXT_TOO_LONG',
-      `chunk extensions exceed ${this.limits.maxChunkExtLen} bytes`,
+      `chunk extensions exceed ${this.#limits.maxChunkExtLen} bytes`,
     )
   }
 }

@@ -578,9 +578,6 @@ describe('limits', () => {
 })
 
 describe('bounded memory', () => {
-  const scratchOf = (parser: RequestParser) =>
-    (parser as unknown as { scratch: Buffer }).scratch.length
-
   it('a never-ending header line fed one byte at a time fails at the limit; scratch stays bounded', () => {
     const parser = new RequestParser(noop)
     const prefix = bytes('GET / HTTP/1.1\r\nHost: h\r\nX-Long: ')
@@ -593,7 +590,7 @@ describe('bounded memory', () => {
     }
     expect(fed).toBe(DEFAULT_PARSER_LIMITS.maxHeadersLen)
     expect(parser.error?.code).toBe('ERR_MUMMY_HEADERS_TOO_LARGE')
-    expect(scratchOf(parser)).toBeLessThanOrEqual(DEFAULT_PARSER_LIMITS.maxHeadersLen)
+    expect(parser.scratchCapacity).toBeLessThanOrEqual(DEFAULT_PARSER_LIMITS.maxHeadersLen)
   })
 
   it('a never-ending request-target fed in small pieces fails with 414; scratch stays bounded', () => {
@@ -602,7 +599,7 @@ describe('bounded memory', () => {
     let result = 0
     for (let k = 0; k < 1000 && result !== -1; k++) result = parser.execute(bytes('abc'))
     expect(parser.error?.code).toBe('ERR_MUMMY_URI_TOO_LONG')
-    expect(scratchOf(parser)).toBeLessThanOrEqual(4000)
+    expect(parser.scratchCapacity).toBeLessThanOrEqual(4000)
   })
 
   it('a never-ending trailer section fails at maxTrailersLen', () => {
@@ -614,7 +611,7 @@ describe('bounded memory', () => {
     while (parser.execute(bytes('v')) === 1) n++
     expect(n).toBe(500)
     expect(parser.error?.code).toBe('ERR_MUMMY_TRAILERS_TOO_LARGE')
-    expect(scratchOf(parser)).toBeLessThanOrEqual(500)
+    expect(parser.scratchCapacity).toBeLessThanOrEqual(500)
   })
 
   it('endless chunk extensions fail at maxChunkExtLen without buffering', () => {
@@ -624,7 +621,7 @@ describe('bounded memory', () => {
     while (parser.execute(bytes('b')) === 1) n++
     expect(n).toBe(DEFAULT_PARSER_LIMITS.maxChunkExtLen)
     expect(parser.error?.code).toBe('ERR_MUMMY_CHUNK_EXT_TOO_LONG')
-    expect(scratchOf(parser)).toBe(0)
+    expect(parser.scratchCapacity).toBe(0)
   })
 
   it('a large body streams through without buffering', () => {
@@ -634,6 +631,6 @@ describe('bounded memory', () => {
     const block = Buffer.alloc(64 * 1024, 0x61)
     for (let k = 0; k < size / block.length; k++) expect(parser.execute(block)).toBe(block.length)
     expect(parser.idle).toBe(true)
-    expect(scratchOf(parser)).toBe(0)
+    expect(parser.scratchCapacity).toBe(0)
   })
 })

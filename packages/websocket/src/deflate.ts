@@ -63,31 +63,31 @@ export function checkDeflateNumbers(
  * synchronous API, which would otherwise start every message from an empty window.
  */
 class History {
-  private readonly buf: Buffer
-  private len = 0
+  readonly #buf: Buffer
+  #len = 0
 
   constructor(capacity: number) {
-    this.buf = Buffer.allocUnsafe(capacity)
+    this.#buf = Buffer.allocUnsafe(capacity)
   }
 
   /** The history, or `undefined` while empty (zlib rejects an empty dictionary). */
   get dictionary(): Buffer | undefined {
-    return this.len === 0 ? undefined : this.buf.subarray(0, this.len)
+    return this.#len === 0 ? undefined : this.#buf.subarray(0, this.#len)
   }
 
   /** Appends `data`, keeping only the last `capacity` bytes. Copies: `data` may be changed later. */
   push(data: Uint8Array): void {
-    const cap = this.buf.length
+    const cap = this.#buf.length
     const n = data.length
     if (n >= cap) {
-      this.buf.set(data.subarray(n - cap))
-      this.len = cap
+      this.#buf.set(data.subarray(n - cap))
+      this.#len = cap
       return
     }
-    const keep = Math.min(this.len, cap - n)
-    if (keep > 0 && keep < this.len) this.buf.copyWithin(0, this.len - keep, this.len)
-    this.buf.set(data, keep)
-    this.len = keep + n
+    const keep = Math.min(this.#len, cap - n)
+    if (keep > 0 && keep < this.#len) this.#buf.copyWithin(0, this.#len - keep, this.#len)
+    this.#buf.set(data, keep)
+    this.#len = keep + n
   }
 }
 
@@ -125,9 +125,9 @@ export class PerMessageDeflate {
    * key. `null` with context takeover: each connection must compress for itself, in send order.
    */
   readonly cacheKey: string | null
-  private readonly maxMessageLen: number
-  private readonly inflateHistory: History | null
-  private readonly deflateHistory: History | null
+  readonly #maxMessageLen: number
+  readonly #inflateHistory: History | null
+  readonly #deflateHistory: History | null
 
   constructor(params: DeflateParams, options: { maxMessageLen: number }) {
     checkDeflateNumbers(params)
@@ -135,11 +135,11 @@ export class PerMessageDeflate {
     if (!(Number.isSafeInteger(max) && max >= 0))
       invalidOption(`maxMessageLen must be a non-negative safe integer, got ${String(max)}`)
     this.params = Object.freeze({ ...params })
-    this.maxMessageLen = max
-    this.inflateHistory = params.clientNoContextTakeover
+    this.#maxMessageLen = max
+    this.#inflateHistory = params.clientNoContextTakeover
       ? null
       : new History(1 << params.clientMaxWindowBits)
-    this.deflateHistory =
+    this.#deflateHistory =
       params.serverNoContextTakeover || params.serverMaxWindowBits < 9
         ? null
         : new History(1 << params.serverMaxWindowBits)
@@ -172,15 +172,15 @@ export class PerMessageDeflate {
     const options: zlib.ZlibOptions = {
       finishFlush: Z_SYNC_FLUSH,
       windowBits: 15, // a 15-bit window decodes every smaller window too
-      maxOutputLength: Math.max(1, Math.min(this.maxMessageLen, bufferConstants.MAX_LENGTH)),
+      maxOutputLength: Math.max(1, Math.min(this.#maxMessageLen, bufferConstants.MAX_LENGTH)),
     }
-    const dictionary = this.inflateHistory?.dictionary
+    const dictionary = this.#inflateHistory?.dictionary
     if (dictionary !== undefined) options.dictionary = dictionary
     let out: Buffer
     try {
       out = zlib.inflateRawSync(input, options)
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw this.tooLarge()
+      if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw this.#tooLarge()
       const reason = err instanceof Error ? err.message : String(err)
       const error = new WebSocketError(
         'ERR_MUMMY_WS_INFLATE_FAILED',
@@ -188,8 +188,8 @@ export class PerMessageDeflate {
       )
       throw error
     }
-    if (out.length > this.maxMessageLen) throw this.tooLarge()
-    this.inflateHistory?.push(out)
+    if (out.length > this.#maxMessageLen) throw this.#tooLarge()
+    this.#inflateHistory?.push(out)
     return out
   }
 
@@ -216,18 +216,18 @@ export class PerMessageDeflate {
       level,
       windowBits: serverMaxWindowBits,
     }
-    const dictionary = this.deflateHistory?.dictionary
+    const dictionary = this.#deflateHistory?.dictionary
     if (dictionary !== undefined) options.dictionary = dictionary
     const out = zlib.deflateRawSync(data, options)
-    this.deflateHistory?.push(data)
+    this.#deflateHistory?.push(data)
     // A sync flush always ends with an empty stored block: 00 00 ff ff.
     return out.subarray(0, out.length - 4)
   }
 
-  private tooLarge(): WebSocketError {
+  #tooLarge(): WebSocketError {
     return new WebSocketError(
       'ERR_MUMMY_WS_MESSAGE_TOO_LARGE',
-      `inflated message longer than maxMessageLen (${this.maxMessageLen})`,
+      `inflated message longer than maxMessageLen (${this.#maxMessageLen})`,
     )
   }
 }

@@ -78,45 +78,52 @@ const EMPTY: Buffer = Buffer.alloc(0)
  * piece is constant and memory is bounded by the message size — however many fragments it has.
  */
 class Assembler {
-  private first: Buffer | null = null
-  private buf: Buffer | null = null
-  private len = 0
+  #first: Buffer | null = null
+  #buf: Buffer | null = null
+  #len = 0
+  readonly #limit: number
 
-  constructor(private readonly limit: number) {}
+  constructor(limit: number) {
+    this.#limit = limit
+  }
 
   /** Adds `piece`; `more` is how many bytes of the current frame are still to come. */
   append(piece: Buffer, more: number): void {
-    if (this.len === 0) {
-      this.first = piece
-      this.len = piece.length
+    if (this.#len === 0) {
+      this.#first = piece
+      this.#len = piece.length
       return
     }
-    const need = this.len + piece.length
-    let buf = this.buf
+    const need = this.#len + piece.length
+    let buf = this.#buf
     if (buf === null || buf.length < need) {
-      const size = Math.min(this.limit, Math.max(need + more, 2 * (buf?.length ?? 0), 4096))
+      const size = Math.min(this.#limit, Math.max(need + more, 2 * (buf?.length ?? 0), 4096))
       const grown = Buffer.allocUnsafe(Math.max(size, need))
-      if (buf !== null) buf.copy(grown, 0, 0, this.len)
-      else if (this.first !== null) this.first.copy(grown, 0)
-      this.first = null
-      this.buf = buf = grown
+      if (buf !== null) buf.copy(grown, 0, 0, this.#len)
+      else if (this.#first !== null) this.#first.copy(grown, 0)
+      this.#first = null
+      this.#buf = buf = grown
     }
-    piece.copy(buf, this.len)
-    this.len = need
+    piece.copy(buf, this.#len)
+    this.#len = need
   }
 
   /** The whole message (a view; the assembler forgets it and starts over). */
   take(): Buffer {
     const out =
-      this.buf !== null ? this.buf.subarray(0, this.len) : this.first !== null ? this.first : EMPTY
+      this.#buf !== null
+        ? this.#buf.subarray(0, this.#len)
+        : this.#first !== null
+          ? this.#first
+          : EMPTY
     this.clear()
     return out
   }
 
   clear(): void {
-    this.first = null
-    this.buf = null
-    this.len = 0
+    this.#first = null
+    this.#buf = null
+    this.#len = 0
   }
 }
 
@@ -149,63 +156,63 @@ class Assembler {
  * ```
  */
 export class FrameReceiver {
-  private failure: WebSocketError | null = null
+  #failure: WebSocketError | null = null
 
-  private readonly callbacks: ReceiverCallbacks
-  private readonly maxMessageLen: number
+  readonly #callbacks: ReceiverCallbacks
+  readonly #maxMessageLen: number
   /** Limit on the compressed size of a message: maxMessageLen plus DEFLATE's worst-case expansion. */
-  private readonly maxCompressedLen: number
-  private readonly deflate: PerMessageDeflate | null
-  private readonly requireMask: boolean
+  readonly #maxCompressedLen: number
+  readonly #deflate: PerMessageDeflate | null
+  readonly #requireMask: boolean
 
-  private state = ST_HEADER
-  // Unconsumed input: chunks[0] from offset `head`, then whole chunks.
-  private chunks: Buffer[] = []
-  private head = 0
-  private buffered = 0
+  #state = ST_HEADER
+  // Unconsumed input: chunks[0] from offset `#head`, then whole chunks.
+  #chunks: Buffer[] = []
+  #head = 0
+  #buffered = 0
   // Scratch for header fields that straddle chunks.
-  private readonly scratch = Buffer.allocUnsafe(8)
-  private readBuf: Buffer = EMPTY
-  private readOff = 0
+  readonly #scratch = Buffer.allocUnsafe(8)
+  #readBuf: Buffer = EMPTY
+  #readOff = 0
 
   // Current frame.
-  private fin = false
-  private opcode = 0
-  private masked = false
-  private remaining = 0
-  private readonly mask = Buffer.alloc(4)
-  private maskPos = 0
+  #fin = false
+  #opcode = 0
+  #masked = false
+  #remaining = 0
+  readonly #mask = Buffer.alloc(4)
+  #maskPos = 0
 
   // Current data message: opcode 0 when none is in progress.
-  private msgOpcode = 0
-  private compressed = false
-  private msgLen = 0
-  private readonly utf8 = new Utf8Validator()
-  private readonly assembler: Assembler
+  #msgOpcode = 0
+  #compressed = false
+  #msgLen = 0
+  readonly #utf8 = new Utf8Validator()
+  readonly #assembler: Assembler
 
   constructor(callbacks: ReceiverCallbacks, options: Partial<ReceiverOptions> = {}) {
     const max = options.maxMessageLen ?? DEFAULT_MAX_MESSAGE_LEN
     if (!(Number.isSafeInteger(max) && max >= 0))
       invalidOption(`maxMessageLen must be a non-negative safe integer, got ${String(max)}`)
-    this.callbacks = callbacks
-    this.maxMessageLen = max
-    this.maxCompressedLen = Math.min(
+    this.#callbacks = callbacks
+    this.#maxMessageLen = max
+    this.#maxCompressedLen = Math.min(
       Number.MAX_SAFE_INTEGER,
       max + Math.floor(max / 4096) + Math.floor(max / 16384) + 64,
     )
-    this.deflate = options.deflate ?? null
-    this.requireMask = options.requireMask ?? true
-    this.assembler = new Assembler(this.deflate === null ? max : this.maxCompressedLen)
+    this.#deflate = options.deflate ?? null
+    this.#requireMask = options.requireMask ?? true
+    this.#assembler = new Assembler(this.#deflate === null ? max : this.#maxCompressedLen)
   }
 
   /** The error that failed the receiver, or `null`. */
   get error(): WebSocketError | null {
-    return this.failure
+    return this.#failure
   }
 
   /** `true` once a close frame was received (input after it is ignored). */
   get closed(): boolean {
-    return this.state === ST_CLOSED
+    return this.#state === ST_CLOSED
   }
 
   /**
@@ -215,120 +222,120 @@ export class FrameReceiver {
    * the input is ignored).
    */
   execute(chunk: Buffer): boolean {
-    if (this.state >= ST_CLOSED) return this.state === ST_CLOSED
+    if (this.#state >= ST_CLOSED) return this.#state === ST_CLOSED
     if (chunk.length > 0) {
-      this.chunks.push(chunk)
-      this.buffered += chunk.length
+      this.#chunks.push(chunk)
+      this.#buffered += chunk.length
     }
     for (;;) {
-      switch (this.state) {
+      switch (this.#state) {
         case ST_HEADER: {
-          if (this.buffered < 2) return true
-          this.read(2)
-          const b0 = this.readBuf[this.readOff]!
-          const b1 = this.readBuf[this.readOff + 1]!
-          if (!this.onHeader(b0, b1)) return false
+          if (this.#buffered < 2) return true
+          this.#read(2)
+          const b0 = this.#readBuf[this.#readOff]!
+          const b1 = this.#readBuf[this.#readOff + 1]!
+          if (!this.#onHeader(b0, b1)) return false
           break
         }
         case ST_LEN16:
-          if (this.buffered < 2) return true
-          this.read(2)
-          if (!this.onLength(this.readBuf.readUInt16BE(this.readOff))) return false
+          if (this.#buffered < 2) return true
+          this.#read(2)
+          if (!this.#onLength(this.#readBuf.readUInt16BE(this.#readOff))) return false
           break
         case ST_LEN64: {
-          if (this.buffered < 8) return true
-          this.read(8)
-          const hi = this.readBuf.readUInt32BE(this.readOff)
-          const lo = this.readBuf.readUInt32BE(this.readOff + 4)
+          if (this.#buffered < 8) return true
+          this.#read(8)
+          const hi = this.#readBuf.readUInt32BE(this.#readOff)
+          const lo = this.#readBuf.readUInt32BE(this.#readOff + 4)
           if (hi >= 0x80000000)
-            return this.fail(
+            return this.#fail(
               'ERR_MUMMY_WS_INVALID_LENGTH',
               '64-bit payload length has its top bit set',
             )
-          if (!this.onLength(hi * 0x100000000 + lo)) return false
+          if (!this.#onLength(hi * 0x100000000 + lo)) return false
           break
         }
         case ST_MASK:
-          if (this.buffered < 4) return true
-          this.read(4)
-          this.readBuf.copy(this.mask, 0, this.readOff, this.readOff + 4)
-          this.maskPos = 0
-          this.state = this.opcode >= Opcode.Close ? ST_CONTROL : ST_DATA
+          if (this.#buffered < 4) return true
+          this.#read(4)
+          this.#readBuf.copy(this.#mask, 0, this.#readOff, this.#readOff + 4)
+          this.#maskPos = 0
+          this.#state = this.#opcode >= Opcode.Close ? ST_CONTROL : ST_DATA
           break
         case ST_DATA:
-          if (!this.onData()) return this.ok()
+          if (!this.#onData()) return this.#ok()
           break
         case ST_CONTROL:
-          if (this.buffered < this.remaining) return true
-          if (!this.onControl()) return this.ok()
+          if (this.#buffered < this.#remaining) return true
+          if (!this.#onControl()) return this.#ok()
           break
         default:
-          return this.state === ST_CLOSED
+          return this.#state === ST_CLOSED
       }
     }
   }
 
   /** Checks the first two header bytes. */
-  private onHeader(b0: number, b1: number): boolean {
+  #onHeader(b0: number, b1: number): boolean {
     const fin = (b0 & 0x80) !== 0
     const rsv1 = (b0 & 0x40) !== 0
     const opcode = b0 & 0x0f
     const masked = (b1 & 0x80) !== 0
     const len7 = b1 & 0x7f
-    if ((b0 & 0x30) !== 0) return this.fail('ERR_MUMMY_WS_RESERVED_BITS', 'RSV2 or RSV3 is set')
+    if ((b0 & 0x30) !== 0) return this.#fail('ERR_MUMMY_WS_RESERVED_BITS', 'RSV2 or RSV3 is set')
     if (opcode >= Opcode.Close) {
       if (opcode > Opcode.Pong)
-        return this.fail('ERR_MUMMY_WS_INVALID_OPCODE', `reserved opcode 0x${opcode.toString(16)}`)
-      if (!fin) return this.fail('ERR_MUMMY_WS_FRAGMENTED_CONTROL', 'control frame without FIN')
+        return this.#fail('ERR_MUMMY_WS_INVALID_OPCODE', `reserved opcode 0x${opcode.toString(16)}`)
+      if (!fin) return this.#fail('ERR_MUMMY_WS_FRAGMENTED_CONTROL', 'control frame without FIN')
       if (len7 > 125)
-        return this.fail('ERR_MUMMY_WS_CONTROL_TOO_LONG', 'control frame payload over 125 bytes')
-      if (rsv1) return this.fail('ERR_MUMMY_WS_RESERVED_BITS', 'RSV1 on a control frame')
+        return this.#fail('ERR_MUMMY_WS_CONTROL_TOO_LONG', 'control frame payload over 125 bytes')
+      if (rsv1) return this.#fail('ERR_MUMMY_WS_RESERVED_BITS', 'RSV1 on a control frame')
     } else if (opcode === Opcode.Continuation) {
-      if (this.msgOpcode === 0)
-        return this.fail(
+      if (this.#msgOpcode === 0)
+        return this.#fail(
           'ERR_MUMMY_WS_UNEXPECTED_CONTINUATION',
           'continuation frame outside a message',
         )
-      if (rsv1) return this.fail('ERR_MUMMY_WS_RESERVED_BITS', 'RSV1 on a continuation frame')
+      if (rsv1) return this.#fail('ERR_MUMMY_WS_RESERVED_BITS', 'RSV1 on a continuation frame')
     } else if (opcode <= Opcode.Binary) {
-      if (this.msgOpcode !== 0)
-        return this.fail(
+      if (this.#msgOpcode !== 0)
+        return this.#fail(
           'ERR_MUMMY_WS_EXPECTED_CONTINUATION',
           'new message before the fragmented message ended',
         )
-      if (rsv1 && this.deflate === null)
-        return this.fail('ERR_MUMMY_WS_RESERVED_BITS', 'RSV1 set without permessage-deflate')
-      this.msgOpcode = opcode
-      this.compressed = rsv1
-      this.msgLen = 0
+      if (rsv1 && this.#deflate === null)
+        return this.#fail('ERR_MUMMY_WS_RESERVED_BITS', 'RSV1 set without permessage-deflate')
+      this.#msgOpcode = opcode
+      this.#compressed = rsv1
+      this.#msgLen = 0
     } else {
-      return this.fail('ERR_MUMMY_WS_INVALID_OPCODE', `reserved opcode 0x${opcode.toString(16)}`)
+      return this.#fail('ERR_MUMMY_WS_INVALID_OPCODE', `reserved opcode 0x${opcode.toString(16)}`)
     }
-    if (!masked && this.requireMask)
-      return this.fail('ERR_MUMMY_WS_UNMASKED_FRAME', 'client frame is not masked')
-    this.fin = fin
-    this.opcode = opcode
-    this.masked = masked
-    if (len7 === 126) this.state = ST_LEN16
-    else if (len7 === 127) this.state = ST_LEN64
-    else return this.onLength(len7)
+    if (!masked && this.#requireMask)
+      return this.#fail('ERR_MUMMY_WS_UNMASKED_FRAME', 'client frame is not masked')
+    this.#fin = fin
+    this.#opcode = opcode
+    this.#masked = masked
+    if (len7 === 126) this.#state = ST_LEN16
+    else if (len7 === 127) this.#state = ST_LEN64
+    else return this.#onLength(len7)
     return true
   }
 
   /** Takes the payload length; enforces maxMessageLen before any payload byte is buffered. */
-  private onLength(len: number): boolean {
-    if (this.opcode < Opcode.Close) {
-      const total = this.msgLen + len
-      const limit = this.compressed ? this.maxCompressedLen : this.maxMessageLen
+  #onLength(len: number): boolean {
+    if (this.#opcode < Opcode.Close) {
+      const total = this.#msgLen + len
+      const limit = this.#compressed ? this.#maxCompressedLen : this.#maxMessageLen
       if (total > limit)
-        return this.fail(
+        return this.#fail(
           'ERR_MUMMY_WS_MESSAGE_TOO_LARGE',
-          `message longer than maxMessageLen (${this.maxMessageLen})`,
+          `message longer than maxMessageLen (${this.#maxMessageLen})`,
         )
-      this.msgLen = total
+      this.#msgLen = total
     }
-    this.remaining = len
-    this.state = this.masked ? ST_MASK : this.opcode >= Opcode.Close ? ST_CONTROL : ST_DATA
+    this.#remaining = len
+    this.#state = this.#masked ? ST_MASK : this.#opcode >= Opcode.Close ? ST_CONTROL : ST_DATA
     return true
   }
 
@@ -336,48 +343,49 @@ export class FrameReceiver {
    * Moves the payload bytes that have arrived into the message. Returns `true` when the frame is
    * complete (state moved on), `false` when more input is needed or the receiver failed.
    */
-  private onData(): boolean {
-    const text = this.msgOpcode === Opcode.Text && !this.compressed
-    while (this.remaining > 0 && this.buffered > 0) {
-      const chunk = this.chunks[0]!
-      const avail = chunk.length - this.head
-      const n = avail < this.remaining ? avail : this.remaining
-      const piece = chunk.subarray(this.head, this.head + n)
-      this.consume(n)
-      this.remaining -= n
-      if (this.masked) this.maskPos = applyMask(piece, this.mask, this.maskPos)
-      if (text && !this.utf8.update(piece)) {
-        this.fail('ERR_MUMMY_WS_INVALID_UTF8', 'text message is not valid UTF-8')
+  #onData(): boolean {
+    const text = this.#msgOpcode === Opcode.Text && !this.#compressed
+    while (this.#remaining > 0 && this.#buffered > 0) {
+      const chunk = this.#chunks[0]!
+      const avail = chunk.length - this.#head
+      const n = avail < this.#remaining ? avail : this.#remaining
+      const piece = chunk.subarray(this.#head, this.#head + n)
+      this.#consume(n)
+      this.#remaining -= n
+      if (this.#masked) this.#maskPos = applyMask(piece, this.#mask, this.#maskPos)
+      if (text && !this.#utf8.update(piece)) {
+        this.#fail('ERR_MUMMY_WS_INVALID_UTF8', 'text message is not valid UTF-8')
         return false
       }
-      this.assembler.append(piece, this.remaining)
+      this.#assembler.append(piece, this.#remaining)
     }
-    if (this.remaining > 0) return false
-    this.state = ST_HEADER
-    if (this.fin) return this.onMessageEnd()
+    if (this.#remaining > 0) return false
+    this.#state = ST_HEADER
+    if (this.#fin) return this.#onMessageEnd()
     return true
   }
 
   /** Delivers a complete data message. */
-  private onMessageEnd(): boolean {
-    const kind = this.msgOpcode === Opcode.Text ? 'text' : 'binary'
-    let data = this.assembler.take()
-    this.msgOpcode = 0
-    if (this.compressed) {
+  #onMessageEnd(): boolean {
+    const kind = this.#msgOpcode === Opcode.Text ? 'text' : 'binary'
+    let data = this.#assembler.take()
+    this.#msgOpcode = 0
+    if (this.#compressed) {
       try {
-        data = this.deflate!.inflate([data])
+        data = this.#deflate!.inflate([data])
       } catch (err) {
-        if (err instanceof WebSocketError) return this.failWith(err)
+        if (err instanceof WebSocketError) return this.#failWith(err)
         throw err
       }
       if (kind === 'text' && !isValidUtf8(data))
-        return this.fail('ERR_MUMMY_WS_INVALID_UTF8', 'text message is not valid UTF-8')
+        return this.#fail('ERR_MUMMY_WS_INVALID_UTF8', 'text message is not valid UTF-8')
     } else if (kind === 'text') {
-      const ok = this.utf8.end()
-      this.utf8.reset()
-      if (!ok) return this.fail('ERR_MUMMY_WS_INVALID_UTF8', 'text message ends inside a character')
+      const ok = this.#utf8.end()
+      this.#utf8.reset()
+      if (!ok)
+        return this.#fail('ERR_MUMMY_WS_INVALID_UTF8', 'text message ends inside a character')
     }
-    this.callbacks.onMessage(kind, data)
+    this.#callbacks.onMessage(kind, data)
     return true
   }
 
@@ -385,115 +393,115 @@ export class FrameReceiver {
    * Dispatches a control frame whose whole payload is buffered. Returns `false` after a close frame
    * or an error.
    */
-  private onControl(): boolean {
-    const len = this.remaining
+  #onControl(): boolean {
+    const len = this.#remaining
     let data = EMPTY
     if (len > 0) {
-      const chunk = this.chunks[0]!
-      if (chunk.length - this.head >= len) {
-        data = chunk.subarray(this.head, this.head + len)
-        this.consume(len)
+      const chunk = this.#chunks[0]!
+      if (chunk.length - this.#head >= len) {
+        data = chunk.subarray(this.#head, this.#head + len)
+        this.#consume(len)
       } else {
         data = Buffer.allocUnsafe(len)
-        this.copyOut(data)
+        this.#copyOut(data)
       }
-      if (this.masked) applyMask(data, this.mask, 0)
+      if (this.#masked) applyMask(data, this.#mask, 0)
     }
-    this.remaining = 0
-    this.state = ST_HEADER
-    if (this.opcode === Opcode.Ping) {
-      this.callbacks.onPing(data)
+    this.#remaining = 0
+    this.#state = ST_HEADER
+    if (this.#opcode === Opcode.Ping) {
+      this.#callbacks.onPing(data)
       return true
     }
-    if (this.opcode === Opcode.Pong) {
-      this.callbacks.onPong(data)
+    if (this.#opcode === Opcode.Pong) {
+      this.#callbacks.onPong(data)
       return true
     }
     // Close.
     if (len === 1)
-      return this.fail('ERR_MUMMY_WS_INVALID_CLOSE_PAYLOAD', 'close frame with a one-byte body')
+      return this.#fail('ERR_MUMMY_WS_INVALID_CLOSE_PAYLOAD', 'close frame with a one-byte body')
     let code: number | null = null
     let reason = ''
     if (len >= 2) {
       code = data.readUInt16BE(0)
       if (!isValidCloseCode(code))
-        return this.fail('ERR_MUMMY_WS_INVALID_CLOSE_CODE', `invalid close code ${code}`)
+        return this.#fail('ERR_MUMMY_WS_INVALID_CLOSE_CODE', `invalid close code ${code}`)
       const bytes = data.subarray(2)
       if (!isValidUtf8(bytes))
-        return this.fail('ERR_MUMMY_WS_INVALID_CLOSE_REASON', 'close reason is not valid UTF-8')
+        return this.#fail('ERR_MUMMY_WS_INVALID_CLOSE_REASON', 'close reason is not valid UTF-8')
       reason = bytes.toString('utf8')
     }
-    this.state = ST_CLOSED
-    this.release()
-    this.callbacks.onClose(code, reason)
+    this.#state = ST_CLOSED
+    this.#release()
+    this.#callbacks.onClose(code, reason)
     return false
   }
 
   /** Makes `n` (≤ 8) buffered bytes readable at `readBuf[readOff]` and consumes them. */
-  private read(n: number): void {
-    const chunk = this.chunks[0]!
-    if (chunk.length - this.head >= n) {
-      this.readBuf = chunk
-      this.readOff = this.head
-      this.consume(n)
+  #read(n: number): void {
+    const chunk = this.#chunks[0]!
+    if (chunk.length - this.#head >= n) {
+      this.#readBuf = chunk
+      this.#readOff = this.#head
+      this.#consume(n)
     } else {
-      this.readBuf = this.scratch
-      this.readOff = 0
-      this.copyOut(this.scratch.subarray(0, n))
+      this.#readBuf = this.#scratch
+      this.#readOff = 0
+      this.#copyOut(this.#scratch.subarray(0, n))
     }
   }
 
   /** Copies the next `target.length` buffered bytes into `target` and consumes them. */
-  private copyOut(target: Buffer): void {
+  #copyOut(target: Buffer): void {
     let at = 0
     while (at < target.length) {
-      const chunk = this.chunks[0]!
-      const n = Math.min(chunk.length - this.head, target.length - at)
-      chunk.copy(target, at, this.head, this.head + n)
+      const chunk = this.#chunks[0]!
+      const n = Math.min(chunk.length - this.#head, target.length - at)
+      chunk.copy(target, at, this.#head, this.#head + n)
       at += n
-      this.consume(n)
+      this.#consume(n)
     }
   }
 
   /** Drops `n` buffered bytes (n ≤ the bytes left in the first chunk, or spanning whole chunks). */
-  private consume(n: number): void {
-    this.buffered -= n
+  #consume(n: number): void {
+    this.#buffered -= n
     let left = n
     while (left > 0) {
-      const chunk = this.chunks[0]!
-      const avail = chunk.length - this.head
+      const chunk = this.#chunks[0]!
+      const avail = chunk.length - this.#head
       if (left < avail) {
-        this.head += left
+        this.#head += left
         return
       }
       left -= avail
-      this.chunks.shift()
-      this.head = 0
+      this.#chunks.shift()
+      this.#head = 0
     }
   }
 
   /** `false` once failed (a method, so the state is re-read after the callbacks ran). */
-  private ok(): boolean {
-    return this.state !== ST_FAILED
+  #ok(): boolean {
+    return this.#state !== ST_FAILED
   }
 
-  private fail(code: WebSocketErrorCode, message: string): false {
-    return this.failWith(new WebSocketError(code, message))
+  #fail(code: WebSocketErrorCode, message: string): false {
+    return this.#failWith(new WebSocketError(code, message))
   }
 
-  private failWith(error: WebSocketError): false {
-    this.failure = error
-    this.state = ST_FAILED
-    this.release()
+  #failWith(error: WebSocketError): false {
+    this.#failure = error
+    this.#state = ST_FAILED
+    this.#release()
     return false
   }
 
   /** Drops buffered input and any partial message. */
-  private release(): void {
-    this.chunks = []
-    this.head = 0
-    this.buffered = 0
-    this.readBuf = EMPTY
-    this.assembler.clear()
+  #release(): void {
+    this.#chunks = []
+    this.#head = 0
+    this.#buffered = 0
+    this.#readBuf = EMPTY
+    this.#assembler.clear()
   }
 }

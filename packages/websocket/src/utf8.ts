@@ -121,11 +121,11 @@ export function isValidUtf8(buf: Uint8Array): boolean {
  * ```
  */
 export class Utf8Validator {
-  private state = ACCEPT
+  #state = ACCEPT
 
   /** `false` once an invalid byte has been seen (until {@link Utf8Validator.reset}). */
   get valid(): boolean {
-    return this.state !== REJECT
+    return this.#state !== REJECT
   }
 
   /**
@@ -133,14 +133,14 @@ export class Utf8Validator {
    * the bytes so far cannot be the beginning of valid UTF-8; the validator then stays failed.
    */
   update(buf: Uint8Array, start = 0, end = buf.length): boolean {
-    let s = this.state
+    let s = this.#state
     if (s === REJECT) return false
     let i = start
     // Finish a sequence left open by the previous fragment.
     while (s !== ACCEPT && i < end) {
       s = TRANSITION[s * CLASSES + CLASS[buf[i]!]!]!
       if (s === REJECT) {
-        this.state = REJECT
+        this.#state = REJECT
         return false
       }
       i++
@@ -153,27 +153,27 @@ export class Utf8Validator {
       while (cut > floor && (buf[cut]! & 0xc0) === 0x80) cut--
       if ((buf[cut]! & 0xc0) === 0x80) {
         // Four continuation bytes in a row never occur in UTF-8.
-        this.state = REJECT
+        this.#state = REJECT
         return false
       }
       if (!isUtf8(buf.subarray(i, cut))) {
-        this.state = REJECT
+        this.#state = REJECT
         return false
       }
       i = cut
     }
     s = step(buf, i, end, s)
-    this.state = s
+    this.#state = s
     return s !== REJECT
   }
 
   /** `true` when everything fed so far is valid and no sequence is left open. */
   end(): boolean {
-    return this.state === ACCEPT
+    return this.#state === ACCEPT
   }
 
   /** Forgets everything fed so far (start of a new message). */
   reset(): void {
-    this.state = ACCEPT
+    this.#state = ACCEPT
   }
 }

@@ -24,43 +24,43 @@ export const WITHDRAWN = -2
 export class ClaimTable<T> {
   /** Every segment, in slot order; workers get new ones with their next batch. */
   readonly segments: SharedArrayBuffer[] = []
-  private readonly views: Int32Array[] = []
-  private readonly gens: number[] = []
-  private readonly owners: (T | undefined)[] = []
-  private readonly free: number[] = []
+  readonly #views: Int32Array[] = []
+  readonly #gens: number[] = []
+  readonly #owners: (T | undefined)[] = []
+  readonly #free: number[] = []
 
   /** Allocates a slot for `owner`: unclaimed, not started. */
   alloc(owner: T): number {
-    let slot = this.free.pop()
-    if (slot === undefined) slot = this.grow()
-    const view = this.view(slot)
+    let slot = this.#free.pop()
+    if (slot === undefined) slot = this.#grow()
+    const view = this.#view(slot)
     const at = (slot & SLOT_MASK) * CELLS_PER_SLOT
     Atomics.store(view, at + 1, NOT_STARTED)
-    Atomics.store(view, at, (this.gens[slot] as number) << 8)
-    this.owners[slot] = owner
+    Atomics.store(view, at, (this.#gens[slot] as number) << 8)
+    this.#owners[slot] = owner
     return slot
   }
 
   /** Frees `slot`: bumps its generation so stale copies can never claim it. */
   release(slot: number): void {
-    const gen = ((this.gens[slot] as number) + 1) & GEN_MASK
-    this.gens[slot] = gen
-    Atomics.store(this.view(slot), (slot & SLOT_MASK) * CELLS_PER_SLOT, gen << 8)
-    this.owners[slot] = undefined
-    this.free.push(slot)
+    const gen = ((this.#gens[slot] as number) + 1) & GEN_MASK
+    this.#gens[slot] = gen
+    Atomics.store(this.#view(slot), (slot & SLOT_MASK) * CELLS_PER_SLOT, gen << 8)
+    this.#owners[slot] = undefined
+    this.#free.push(slot)
   }
 
   owner(slot: number): T | undefined {
-    return this.owners[slot]
+    return this.#owners[slot]
   }
 
   gen(slot: number): number {
-    return this.gens[slot] as number
+    return this.#gens[slot] as number
   }
 
   /** Index of the worker that claimed `slot`, or {@link UNCLAIMED} / {@link WITHDRAWN}. */
   claimer(slot: number): number {
-    const low = Atomics.load(this.view(slot), (slot & SLOT_MASK) * CELLS_PER_SLOT) & CLAIMER_MASK
+    const low = Atomics.load(this.#view(slot), (slot & SLOT_MASK) * CELLS_PER_SLOT) & CLAIMER_MASK
     if (low === 0) return UNCLAIMED
     if (low === REVOKED) return WITHDRAWN
     return low - 1
@@ -68,7 +68,7 @@ export class ClaimTable<T> {
 
   /** Start time written by the claimer, or `NOT_STARTED`. */
   startedAt(slot: number): number {
-    return Atomics.load(this.view(slot), (slot & SLOT_MASK) * CELLS_PER_SLOT + 1)
+    return Atomics.load(this.#view(slot), (slot & SLOT_MASK) * CELLS_PER_SLOT + 1)
   }
 
   /**
@@ -76,22 +76,22 @@ export class ClaimTable<T> {
    * `false` when a worker claimed it first.
    */
   revoke(slot: number): boolean {
-    const expected = (this.gens[slot] as number) << 8
+    const expected = (this.#gens[slot] as number) << 8
     const at = (slot & SLOT_MASK) * CELLS_PER_SLOT
-    return Atomics.compareExchange(this.view(slot), at, expected, expected | REVOKED) === expected
+    return Atomics.compareExchange(this.#view(slot), at, expected, expected | REVOKED) === expected
   }
 
-  private view(slot: number): Int32Array {
-    return this.views[slot >>> SEGMENT_SHIFT] as Int32Array
+  #view(slot: number): Int32Array {
+    return this.#views[slot >>> SEGMENT_SHIFT] as Int32Array
   }
 
-  private grow(): number {
+  #grow(): number {
     const base = this.segments.length * SEGMENT_SLOTS
     const sab = new SharedArrayBuffer(SEGMENT_SLOTS * CELLS_PER_SLOT * Int32Array.BYTES_PER_ELEMENT)
     this.segments.push(sab)
-    this.views.push(new Int32Array(sab))
-    for (let i = 0; i < SEGMENT_SLOTS; i++) this.gens.push(0)
-    for (let i = SEGMENT_SLOTS - 1; i >= 1; i--) this.free.push(base + i)
+    this.#views.push(new Int32Array(sab))
+    for (let i = 0; i < SEGMENT_SLOTS; i++) this.#gens.push(0)
+    for (let i = SEGMENT_SLOTS - 1; i >= 1; i--) this.#free.push(base + i)
     return base
   }
 }

@@ -223,60 +223,60 @@ export class WorkerPool {
   /** Number of workers. */
   readonly size: number
 
-  private readonly url: string
-  private readonly data: unknown
-  private readonly concurrency: number
-  private readonly prefetch: number
-  private readonly jobTimeout: number
-  private readonly respawnMin: number
-  private readonly respawnMax: number
-  private readonly workerOptions: WorkerOptions
-  private readonly onMessage: PoolOptions['onMessage']
-  private readonly onJobDone: PoolOptions['onJobDone']
-  private readonly onJobError: PoolOptions['onJobError']
-  private readonly onJobFailed: PoolOptions['onJobFailed']
-  private readonly onWorkerExit: PoolOptions['onWorkerExit']
-  private readonly onWorkerReady: PoolOptions['onWorkerReady']
+  readonly #url: string
+  readonly #data: unknown
+  readonly #concurrency: number
+  readonly #prefetch: number
+  readonly #jobTimeout: number
+  readonly #respawnMin: number
+  readonly #respawnMax: number
+  readonly #workerOptions: WorkerOptions
+  readonly #onMessage: PoolOptions['onMessage']
+  readonly #onJobDone: PoolOptions['onJobDone']
+  readonly #onJobError: PoolOptions['onJobError']
+  readonly #onJobFailed: PoolOptions['onJobFailed']
+  readonly #onWorkerExit: PoolOptions['onWorkerExit']
+  readonly #onWorkerReady: PoolOptions['onWorkerReady']
 
-  private readonly epoch = wallNow()
-  private readonly claims = new ClaimTable<Job>()
-  private readonly members: Member[] = []
+  readonly #epoch = wallNow()
+  readonly #claims = new ClaimTable<Job>()
+  readonly #members: Member[] = []
   /** Jobs ready to hand out (keyed jobs only once they are the head of their key). */
-  private readonly queue = new Deque<Job>()
+  readonly #queue = new Deque<Job>()
   /** Active keys → jobs waiting behind the running one (`null`: none waiting). */
-  private readonly keys = new Map<string | number, Deque<Job> | null>()
+  readonly #keys = new Map<string | number, Deque<Job> | null>()
 
-  private phase: Phase = 'new'
-  private closed = false
-  private terminating = false
-  private startPromise: Promise<void> | null = null
-  private startSettle: { resolve: () => void; reject: (err: Error) => void } | null = null
-  private pendingReady = 0
-  private closePromise: Promise<void> | null = null
-  private terminated: Promise<void> | null = null
-  private drainWaiters: (() => void)[] = []
-  private tick: NodeJS.Timeout | null = null
+  #phase: Phase = 'new'
+  #closed = false
+  #terminating = false
+  #startPromise: Promise<void> | null = null
+  #startSettle: { resolve: () => void; reject: (err: Error) => void } | null = null
+  #pendingReady = 0
+  #closePromise: Promise<void> | null = null
+  #terminated: Promise<void> | null = null
+  #drainWaiters: (() => void)[] = []
+  #tick: NodeJS.Timeout | null = null
   /** The tick's period; a job past its timeout gets {@link STUCK_TICKS} of them before its worker is replaced. */
-  private tickMs = 250
+  #tickMs = 250
 
-  private readyCount = 0
-  private queuedCount = 0
-  private inflightCount = 0
-  private lastId = 0
-  private flushQueued = false
-  private flushNo = 0
-  private rr = 0
+  #readyCount = 0
+  #queuedCount = 0
+  #inflightCount = 0
+  #lastId = 0
+  #flushQueued = false
+  #flushNo = 0
+  #rr = 0
 
-  private submitted = 0
-  private completed = 0
-  private errored = 0
-  private failed = 0
-  private timeouts = 0
-  private respawns = 0
-  private batches = 0
-  private steals = 0
+  #submitted = 0
+  #completed = 0
+  #errored = 0
+  #failed = 0
+  #timeouts = 0
+  #respawns = 0
+  #batches = 0
+  #steals = 0
 
-  private readonly flushBound = (): void => this.flush()
+  readonly #flushBound = (): void => this.#flush()
 
   constructor(options: PoolOptions) {
     if (typeof options !== 'object' || options === null) invalid('options must be an object')
@@ -295,35 +295,35 @@ export class WorkerPool {
     }
     if (typeof options.onMessage !== 'function') invalid('onMessage must be a function')
     this.size = size
-    this.url = toHref(options.workerURL)
-    this.data = options.workerData
-    this.concurrency = concurrency
-    this.prefetch = prefetch
-    this.jobTimeout = jobTimeout
-    this.respawnMin = delay.min
-    this.respawnMax = delay.max
-    this.workerOptions = {}
+    this.#url = toHref(options.workerURL)
+    this.#data = options.workerData
+    this.#concurrency = concurrency
+    this.#prefetch = prefetch
+    this.#jobTimeout = jobTimeout
+    this.#respawnMin = delay.min
+    this.#respawnMax = delay.max
+    this.#workerOptions = {}
     if (options.resourceLimits !== undefined)
-      this.workerOptions.resourceLimits = options.resourceLimits
-    if (options.execArgv !== undefined) this.workerOptions.execArgv = options.execArgv
-    if (options.env !== undefined) this.workerOptions.env = options.env
-    this.onMessage = options.onMessage.bind(options)
-    this.onJobDone = options.onJobDone?.bind(options)
-    this.onJobError = options.onJobError?.bind(options)
-    this.onJobFailed = options.onJobFailed?.bind(options)
-    this.onWorkerExit = options.onWorkerExit?.bind(options)
-    this.onWorkerReady = options.onWorkerReady?.bind(options)
-    for (let i = 0; i < size; i++) this.members.push(new Member(i))
+      this.#workerOptions.resourceLimits = options.resourceLimits
+    if (options.execArgv !== undefined) this.#workerOptions.execArgv = options.execArgv
+    if (options.env !== undefined) this.#workerOptions.env = options.env
+    this.#onMessage = options.onMessage.bind(options)
+    this.#onJobDone = options.onJobDone?.bind(options)
+    this.#onJobError = options.onJobError?.bind(options)
+    this.#onJobFailed = options.onJobFailed?.bind(options)
+    this.#onWorkerExit = options.onWorkerExit?.bind(options)
+    this.#onWorkerReady = options.onWorkerReady?.bind(options)
+    for (let i = 0; i < size; i++) this.#members.push(new Member(i))
   }
 
   /** Workers currently loaded and taking jobs. */
   get alive(): number {
-    return this.readyCount
+    return this.#readyCount
   }
 
   /** Jobs waiting in the pool (not yet handed to a worker, or waiting behind their key). */
   get queued(): number {
-    return this.queuedCount
+    return this.#queuedCount
   }
 
   /**
@@ -332,21 +332,31 @@ export class WorkerPool {
    * are still running.
    */
   get running(): number {
-    return this.inflightCount
+    return this.#inflightCount
   }
 
   /** Counters since the pool was created. */
   stats(): PoolStats {
     return {
-      submitted: this.submitted,
-      completed: this.completed,
-      errored: this.errored,
-      failed: this.failed,
-      timeouts: this.timeouts,
-      respawns: this.respawns,
-      batches: this.batches,
-      steals: this.steals,
+      submitted: this.#submitted,
+      completed: this.#completed,
+      errored: this.#errored,
+      failed: this.#failed,
+      timeouts: this.#timeouts,
+      respawns: this.#respawns,
+      batches: this.#batches,
+      steals: this.#steals,
     }
+  }
+
+  /**
+   * @internal What the pool still keeps for jobs and keys: active keys, claim-table segments
+   * (only ever added) and jobs held by workers. Tests check nothing is left behind.
+   */
+  retained(): { keys: number; claimSegments: number; held: number } {
+    let held = 0
+    for (const member of this.#members) held += member.held.size
+    return { keys: this.#keys.size, claimSegments: this.#claims.segments.length, held }
   }
 
   /**
@@ -359,19 +369,19 @@ export class WorkerPool {
    *   {@link SerializedError}. The pool is then closed and its threads ended.
    */
   start(): Promise<void> {
-    if (this.startPromise !== null) return this.startPromise
-    if (this.closed) return Promise.reject(closedError())
-    this.phase = 'starting'
-    this.pendingReady = this.size
-    this.startPromise = new Promise<void>((resolve, reject) => {
-      this.startSettle = { resolve, reject }
+    if (this.#startPromise !== null) return this.#startPromise
+    if (this.#closed) return Promise.reject(closedError())
+    this.#phase = 'starting'
+    this.#pendingReady = this.size
+    this.#startPromise = new Promise<void>((resolve, reject) => {
+      this.#startSettle = { resolve, reject }
     })
-    this.tickMs =
-      this.jobTimeout > 0 ? Math.min(100, Math.max(10, Math.floor(this.jobTimeout / 4))) : 250
-    this.tick = setInterval(() => this.onTick(), this.tickMs)
-    this.tick.unref()
-    for (const member of this.members) this.spawn(member)
-    return this.startPromise
+    this.#tickMs =
+      this.#jobTimeout > 0 ? Math.min(100, Math.max(10, Math.floor(this.#jobTimeout / 4))) : 250
+    this.#tick = setInterval(() => this.#onTick(), this.#tickMs)
+    this.#tick.unref()
+    for (const member of this.#members) this.#spawn(member)
+    return this.#startPromise
   }
 
   /**
@@ -392,14 +402,14 @@ export class WorkerPool {
    * @throws MummyError `ERR_MUMMY_POOL_CLOSED` after `close()`.
    */
   submit(payload: unknown, key?: string | number, transfer?: readonly Transferable[]): number {
-    if (this.closed) throw closedError()
+    if (this.#closed) throw closedError()
     if (key !== undefined && key !== null && typeof key !== 'string' && typeof key !== 'number') {
       throw new MummyError(
         'ERR_MUMMY_INVALID_ARGUMENT',
         'submit(payload, key): key must be a string or a number',
       )
     }
-    const id = ++this.lastId
+    const id = ++this.#lastId
     const job: Job = {
       id,
       payload,
@@ -410,24 +420,24 @@ export class WorkerPool {
       reported: false,
       mark: 0,
     }
-    this.submitted++
-    this.queuedCount++
+    this.#submitted++
+    this.#queuedCount++
     if (job.key !== undefined) {
-      const waiting = this.keys.get(job.key)
+      const waiting = this.#keys.get(job.key)
       if (waiting !== undefined) {
         if (waiting === null) {
           const chain = new Deque<Job>()
           chain.push(job)
-          this.keys.set(job.key, chain)
+          this.#keys.set(job.key, chain)
         } else {
           waiting.push(job)
         }
         return id
       }
-      this.keys.set(job.key, null)
+      this.#keys.set(job.key, null)
     }
-    this.queue.push(job)
-    this.scheduleFlush()
+    this.#queue.push(job)
+    this.#scheduleFlush()
     return id
   }
 
@@ -443,13 +453,13 @@ export class WorkerPool {
   post(workerIndex: number | 'all', message: unknown): void {
     const targets =
       workerIndex === 'all'
-        ? this.members
+        ? this.#members
         : Number.isInteger(workerIndex) && workerIndex >= 0 && workerIndex < this.size
-          ? [this.members[workerIndex] as Member]
+          ? [this.#members[workerIndex] as Member]
           : null
     if (targets === null)
       throw new MummyError('ERR_MUMMY_INVALID_ARGUMENT', `no worker ${String(workerIndex)}`)
-    if (this.terminating) return
+    if (this.#terminating) return
     const envelope = { c: message }
     for (const member of targets) {
       if (member.worker !== null && (member.state === READY || member.state === STARTING)) {
@@ -468,29 +478,29 @@ export class WorkerPool {
    * calls return the same promise.
    */
   close(options: { timeout?: number } = {}): Promise<void> {
-    if (this.closePromise !== null) return this.closePromise
-    this.closed = true
-    this.closePromise = this.shutdown(options.timeout ?? 10_000)
-    return this.closePromise
+    if (this.#closePromise !== null) return this.#closePromise
+    this.#closed = true
+    this.#closePromise = this.#shutdown(options.timeout ?? 10_000)
+    return this.#closePromise
   }
 
   // ---------------------------------------------------------------- lifecycle
 
-  private async shutdown(timeout: number): Promise<void> {
-    if (this.phase === 'new') {
-      this.failQueued()
+  async #shutdown(timeout: number): Promise<void> {
+    if (this.#phase === 'new') {
+      this.#failQueued()
       return
     }
-    if (this.phase !== 'failed' && this.queuedCount + this.inflightCount > 0) {
+    if (this.#phase !== 'failed' && this.#queuedCount + this.#inflightCount > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeout)
-        this.drainWaiters.push(() => {
+        this.#drainWaiters.push(() => {
           clearTimeout(timer)
           resolve()
         })
       })
     }
-    await this.terminateAll()
+    await this.#terminateAll()
   }
 
   /**
@@ -505,64 +515,64 @@ export class WorkerPool {
    * ```
    */
   withdrawUnstarted(): number {
-    const before = this.failed
-    this.failQueued()
-    for (const member of this.members) {
+    const before = this.#failed
+    this.#failQueued()
+    for (const member of this.#members) {
       for (const job of member.held) {
         if (
           job.slot >= 0 &&
-          this.claims.claimer(job.slot) === UNCLAIMED &&
-          this.claims.revoke(job.slot)
+          this.#claims.claimer(job.slot) === UNCLAIMED &&
+          this.#claims.revoke(job.slot)
         ) {
-          this.retire(job)
-          this.report(job, 'worker-died', CLOSED_DETAIL)
+          this.#retire(job)
+          this.#report(job, 'worker-died', CLOSED_DETAIL)
         }
       }
     }
-    this.checkDrain()
-    return this.failed - before
+    this.#checkDrain()
+    return this.#failed - before
   }
 
-  private terminateAll(): Promise<void> {
-    if (this.terminated !== null) return this.terminated
-    this.terminating = true
-    if (this.tick !== null) clearInterval(this.tick)
-    this.tick = null
-    for (const member of this.members) {
+  #terminateAll(): Promise<void> {
+    if (this.#terminated !== null) return this.#terminated
+    this.#terminating = true
+    if (this.#tick !== null) clearInterval(this.#tick)
+    this.#tick = null
+    for (const member of this.#members) {
       if (member.respawnTimer !== null) clearTimeout(member.respawnTimer)
       member.respawnTimer = null
     }
     this.withdrawUnstarted()
-    for (const member of this.members) {
-      if (member.state === READY) this.readyCount--
+    for (const member of this.#members) {
+      if (member.state === READY) this.#readyCount--
       if (member.worker !== null) {
         member.state = STOPPING
         void member.worker.terminate()
       }
     }
-    this.terminated = Promise.all(this.members.map((m) => m.exited)).then(() => {
-      this.resolveDrain()
+    this.#terminated = Promise.all(this.#members.map((m) => m.exited)).then(() => {
+      this.#resolveDrain()
     })
-    return this.terminated
+    return this.#terminated
   }
 
   /** Fails every job that was never handed out (close, failed start). */
-  private failQueued(): void {
-    const jobs = this.queue.drain()
-    for (const waiting of this.keys.values()) if (waiting !== null) jobs.push(...waiting.drain())
-    this.keys.clear()
+  #failQueued(): void {
+    const jobs = this.#queue.drain()
+    for (const waiting of this.#keys.values()) if (waiting !== null) jobs.push(...waiting.drain())
+    this.#keys.clear()
     for (const job of jobs) {
-      this.queuedCount--
-      if (job.slot >= 0) this.claims.release(job.slot)
+      this.#queuedCount--
+      if (job.slot >= 0) this.#claims.release(job.slot)
       job.slot = -1
       job.payload = undefined
       job.reported = true
-      this.failed++
-      this.call3(this.onJobFailed, job.id, 'worker-died', CLOSED_DETAIL)
+      this.#failed++
+      this.#call3(this.#onJobFailed, job.id, 'worker-died', CLOSED_DETAIL)
     }
   }
 
-  private spawn(member: Member): void {
+  #spawn(member: Member): void {
     member.state = STARTING
     member.spawnedAt = performance.now()
     member.sentSeq = 0
@@ -570,64 +580,64 @@ export class WorkerPool {
     member.hungry = false
     member.error = undefined
     member.killDetail = undefined
-    member.segmentsSent = this.claims.segments.length
+    member.segmentsSent = this.#claims.segments.length
     member.exited = new Promise<void>((resolve) => {
       member.resolveExit = resolve
     })
     const init: WorkerInit = {
-      url: this.url,
-      data: this.data,
+      url: this.#url,
+      data: this.#data,
       index: member.index,
-      concurrency: this.concurrency,
-      epoch: this.epoch,
-      segments: this.claims.segments.slice(),
+      concurrency: this.#concurrency,
+      epoch: this.#epoch,
+      segments: this.#claims.segments.slice(),
     }
     let worker: Worker
     try {
-      worker = new Worker(BOOTSTRAP, { ...this.workerOptions, workerData: { [INIT_KEY]: init } })
+      worker = new Worker(BOOTSTRAP, { ...this.#workerOptions, workerData: { [INIT_KEY]: init } })
     } catch (err) {
       member.error = serializeError(err)
-      queueMicrotask(() => this.onExit(member, null, 1))
+      queueMicrotask(() => this.#onExit(member, null, 1))
       return
     }
     member.worker = worker
     worker.on('message', (message: unknown) => {
       if (member.worker !== worker) return
-      if (Array.isArray(message)) this.onReport(member, message)
+      if (Array.isArray(message)) this.#onReport(member, message)
       else if (
         typeof message === 'object' &&
         message !== null &&
         (message as { ready?: unknown }).ready === true
       ) {
-        this.onReady(member)
+        this.#onReady(member)
       }
     })
     worker.on('error', (err: unknown) => {
       if (member.worker === worker) member.error = serializeError(err)
     })
-    worker.on('exit', (code: number) => this.onExit(member, worker, code))
+    worker.on('exit', (code: number) => this.#onExit(member, worker, code))
   }
 
-  private onReady(member: Member): void {
+  #onReady(member: Member): void {
     if (member.state !== STARTING) return
     member.state = READY
     member.hungry = true
     member.lastHeard = performance.now()
-    this.readyCount++
+    this.#readyCount++
     if (!member.everReady) {
       member.everReady = true
-      if (this.phase === 'starting' && --this.pendingReady === 0) {
-        this.phase = 'started'
-        this.startSettle?.resolve()
+      if (this.#phase === 'starting' && --this.#pendingReady === 0) {
+        this.#phase = 'started'
+        this.#startSettle?.resolve()
       }
     }
-    this.call1(this.onWorkerReady, member.index)
-    this.scheduleFlush()
+    this.#call1(this.#onWorkerReady, member.index)
+    this.#scheduleFlush()
   }
 
-  private onExit(member: Member, worker: Worker | null, code: number): void {
+  #onExit(member: Member, worker: Worker | null, code: number): void {
     if (member.worker !== worker) return
-    if (member.state === READY) this.readyCount--
+    if (member.state === READY) this.#readyCount--
     member.state = DEAD
     member.worker = null
     member.hungry = false
@@ -640,40 +650,40 @@ export class WorkerPool {
     for (const job of member.held) {
       member.held.delete(job)
       job.copies--
-      const claimer = this.claims.claimer(job.slot)
+      const claimer = this.#claims.claimer(job.slot)
       if (claimer === member.index) {
-        this.retire(job)
-        this.report(job, 'worker-died', detail)
+        this.#retire(job)
+        this.#report(job, 'worker-died', detail)
       } else if (claimer === UNCLAIMED && job.copies === 0) {
-        if (this.terminating || job.transfer !== undefined) {
-          this.retire(job)
-          this.report(job, 'worker-died', this.terminating ? CLOSED_DETAIL : detail)
+        if (this.#terminating || job.transfer !== undefined) {
+          this.#retire(job)
+          this.#report(job, 'worker-died', this.#terminating ? CLOSED_DETAIL : detail)
         } else {
-          this.inflightCount--
-          this.queuedCount++
+          this.#inflightCount--
+          this.#queuedCount++
           requeue.push(job)
         }
       }
     }
-    this.queue.unshiftAll(requeue)
+    this.#queue.unshiftAll(requeue)
     member.resolveExit()
-    this.call3(this.onWorkerExit, member.index, code, error)
+    this.#call3(this.#onWorkerExit, member.index, code, error)
 
-    if (!member.everReady && this.phase === 'starting') {
-      this.failStart(member, code, error)
-    } else if (!this.terminating && (this.phase === 'started' || member.everReady)) {
-      this.scheduleRespawn(member)
+    if (!member.everReady && this.#phase === 'starting') {
+      this.#failStart(member, code, error)
+    } else if (!this.#terminating && (this.#phase === 'started' || member.everReady)) {
+      this.#scheduleRespawn(member)
     }
-    this.scheduleFlush()
-    this.checkDrain()
+    this.#scheduleFlush()
+    this.#checkDrain()
   }
 
-  private failStart(member: Member, code: number, error: SerializedError | undefined): void {
-    this.phase = 'failed'
-    this.closed = true
-    const settle = this.startSettle
+  #failStart(member: Member, code: number, error: SerializedError | undefined): void {
+    this.#phase = 'failed'
+    this.#closed = true
+    const settle = this.#startSettle
     let err: MummyError
-    if (this.terminating) {
+    if (this.#terminating) {
       err = closedError()
     } else {
       const why =
@@ -682,56 +692,56 @@ export class WorkerPool {
           : `exited with code ${code} before it was ready`
       err = new MummyError(
         'ERR_MUMMY_WORKER_START',
-        `worker ${member.index} failed to load ${this.url}: ${why}`,
+        `worker ${member.index} failed to load ${this.#url}: ${why}`,
         {
           cause: error,
         },
       )
     }
-    void this.terminateAll().then(() => settle?.reject(err))
+    void this.#terminateAll().then(() => settle?.reject(err))
   }
 
-  private scheduleRespawn(member: Member): void {
+  #scheduleRespawn(member: Member): void {
     const lived = performance.now() - member.spawnedAt
     member.backoff =
       lived < QUICK_DEATH_MS
         ? member.backoff === 0
-          ? this.respawnMin
-          : Math.min(member.backoff * 2, this.respawnMax)
-        : this.respawnMin
+          ? this.#respawnMin
+          : Math.min(member.backoff * 2, this.#respawnMax)
+        : this.#respawnMin
     member.respawnTimer = setTimeout(() => {
       member.respawnTimer = null
-      if (this.terminating) return
-      this.respawns++
-      this.spawn(member)
+      if (this.#terminating) return
+      this.#respawns++
+      this.#spawn(member)
     }, member.backoff)
   }
 
-  private kill(member: Member, job: Job, elapsed: number): void {
+  #kill(member: Member, job: Job, elapsed: number): void {
     if (member.worker === null) return
     member.state = STOPPING
     member.hungry = false
-    this.readyCount--
+    this.#readyCount--
     member.killDetail = {
       name: 'MummyError',
       code: 'ERR_MUMMY_JOB_STUCK',
-      message: `worker ${member.index} terminated: job ${job.id} was still running ${elapsed} ms after it started (jobTimeout ${this.jobTimeout} ms)`,
+      message: `worker ${member.index} terminated: job ${job.id} was still running ${elapsed} ms after it started (jobTimeout ${this.#jobTimeout} ms)`,
     }
     void member.worker.terminate()
   }
 
   /** Sends `member` an empty batch, which it acknowledges as soon as its event loop runs. */
-  private probe(member: Member): void {
+  #probe(member: Member): void {
     if (member.out !== null) return
     member.out = [0, null]
-    this.send(member)
+    this.#send(member)
   }
 
-  private onTick(): void {
-    if (this.jobTimeout > 0) this.checkTimeouts()
-    for (const member of this.members) {
+  #onTick(): void {
+    if (this.#jobTimeout > 0) this.#checkTimeouts()
+    for (const member of this.#members) {
       if (member.hungry && member.state === READY) {
-        this.scheduleFlush()
+        this.#scheduleFlush()
         break
       }
     }
@@ -744,23 +754,23 @@ export class WorkerPool {
    * spinning while its other jobs wait). A worker that still answers keeps running its other
    * jobs; an overdue job there is ended with its worker only at `3 × jobTimeout`.
    */
-  private checkTimeouts(): void {
-    const now = relNow(this.epoch)
-    const limit = this.jobTimeout
-    const stuckAfter = limit + STUCK_TICKS * this.tickMs
-    for (const member of this.members) {
+  #checkTimeouts(): void {
+    const now = relNow(this.#epoch)
+    const limit = this.#jobTimeout
+    const stuckAfter = limit + STUCK_TICKS * this.#tickMs
+    for (const member of this.#members) {
       if (member.state !== READY) continue
       let overdue = 0
       let oldest: Job | null = null
       let longest = 0
       for (const job of member.held) {
-        if (job.slot < 0 || this.claims.claimer(job.slot) !== member.index) continue
-        const started = this.claims.startedAt(job.slot)
+        if (job.slot < 0 || this.#claims.claimer(job.slot) !== member.index) continue
+        const started = this.#claims.startedAt(job.slot)
         if (started === NOT_STARTED) continue
         const elapsed = (now - started) | 0
         if (elapsed >= limit && !job.reported) {
-          this.timeouts++
-          this.report(job, 'timeout', undefined)
+          this.#timeouts++
+          this.#report(job, 'timeout', undefined)
         }
         if (elapsed < stuckAfter) continue
         overdue++
@@ -771,48 +781,48 @@ export class WorkerPool {
       }
       if (oldest === null) continue
       if (
-        overdue >= this.concurrency ||
+        overdue >= this.#concurrency ||
         longest >= 3 * limit ||
         isBehind(member, performance.now())
       )
-        this.kill(member, oldest, longest)
-      else if (member.ackSeq === member.sentSeq) this.probe(member)
+        this.#kill(member, oldest, longest)
+      else if (member.ackSeq === member.sentSeq) this.#probe(member)
     }
   }
 
   // ---------------------------------------------------------------- dispatch
 
-  private scheduleFlush(): void {
-    if (this.flushQueued) return
-    this.flushQueued = true
-    setImmediate(this.flushBound)
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return
+    this.#flushQueued = true
+    setImmediate(this.#flushBound)
   }
 
   /**
    * Hands queued jobs to the least-loaded workers (one batch per worker), then
    * re-offers jobs that busy workers have not claimed yet to hungry workers.
    */
-  private flush(): void {
-    this.flushQueued = false
-    if (this.terminating || this.readyCount === 0) return
-    const members = this.members
+  #flush(): void {
+    this.#flushQueued = false
+    if (this.#terminating || this.#readyCount === 0) return
+    const members = this.#members
     const n = members.length
-    const limit = this.concurrency + this.prefetch
+    const limit = this.#concurrency + this.#prefetch
     const touched: Member[] = []
-    const flushNo = ++this.flushNo
+    const flushNo = ++this.#flushNo
 
-    if (this.queue.length > 0) {
+    if (this.#queue.length > 0) {
       // A worker that has not acknowledged a batch for STALL_MS is blocked in a
       // job: hand it nothing more unless every other worker is full.
       const now = performance.now()
       const penalty = members.map((m) => (isBehind(m, now) ? limit : 0))
       let deferred: Job[] | null = null
-      let scanned = this.queue.length
+      let scanned = this.#queue.length
       while (scanned-- > 0) {
         let best: Member | null = null
         let load = Infinity
         for (let k = 0; k < n; k++) {
-          const index = (this.rr + k) % n
+          const index = (this.#rr + k) % n
           const member = members[index] as Member
           const effective = member.held.size + (penalty[index] as number)
           if (member.state === READY && effective < load) {
@@ -821,15 +831,15 @@ export class WorkerPool {
           }
         }
         if (best === null || load >= limit) break
-        const job = this.queue.shift() as Job
-        if (job.transfer !== undefined && load >= this.concurrency) {
+        const job = this.#queue.shift() as Job
+        if (job.transfer !== undefined && load >= this.#concurrency) {
           ;(deferred ??= []).push(job)
           continue
         }
-        this.assign(best, job, touched)
+        this.#assign(best, job, touched)
       }
-      this.rr = (this.rr + 1) % n
-      if (deferred !== null) this.queue.unshiftAll(deferred)
+      this.#rr = (this.#rr + 1) % n
+      if (deferred !== null) this.#queue.unshiftAll(deferred)
     }
 
     for (const thief of members) {
@@ -840,10 +850,10 @@ export class WorkerPool {
         thief.ackSeq !== thief.sentSeq
       )
         continue
-      this.steal(thief, limit - thief.held.size, flushNo, touched)
+      this.#steal(thief, limit - thief.held.size, flushNo, touched)
     }
 
-    for (const member of touched) this.send(member)
+    for (const member of touched) this.#send(member)
   }
 
   /**
@@ -851,10 +861,10 @@ export class WorkerPool {
    * claimed: all of a stalled worker's, half of a live one's (the rest it will
    * likely reach itself), oldest first. Whoever claims a job first runs it.
    */
-  private steal(thief: Member, budget: number, flushNo: number, touched: Member[]): void {
+  #steal(thief: Member, budget: number, flushNo: number, touched: Member[]): void {
     if (budget <= 0) return
     const now = performance.now()
-    for (const victim of this.members) {
+    for (const victim of this.#members) {
       if (victim === thief || victim.held.size === 0) continue
       const stalled =
         victim.state !== READY ||
@@ -862,7 +872,7 @@ export class WorkerPool {
         now - Math.max(victim.lastHeard, victim.lastSent) > STALL_MS
       let candidates: Job[] | null = null
       for (const job of victim.held) {
-        const claimer = this.claims.claimer(job.slot)
+        const claimer = this.#claims.claimer(job.slot)
         if (claimer !== UNCLAIMED) {
           if (claimer >= 0 && claimer !== victim.index) {
             victim.held.delete(job)
@@ -877,22 +887,22 @@ export class WorkerPool {
       const take = Math.min(budget, stalled ? candidates.length : Math.ceil(candidates.length / 2))
       for (let i = 0; i < take; i++) {
         const job = candidates[i] as Job
-        this.assign(thief, job, touched)
-        this.steals++
+        this.#assign(thief, job, touched)
+        this.#steals++
       }
       budget -= take
       if (budget <= 0) return
     }
   }
 
-  private assign(member: Member, job: Job, touched: Member[]): void {
+  #assign(member: Member, job: Job, touched: Member[]): void {
     // Not stealable during the flush that handed it out: the water-fill already
     // gave every worker its share.
-    job.mark = this.flushNo
-    if (job.slot < 0) job.slot = this.claims.alloc(job)
+    job.mark = this.#flushNo
+    if (job.slot < 0) job.slot = this.#claims.alloc(job)
     if (job.copies === 0) {
-      this.queuedCount--
-      this.inflightCount++
+      this.#queuedCount--
+      this.#inflightCount++
     }
     job.copies++
     member.held.add(job)
@@ -901,19 +911,19 @@ export class WorkerPool {
       out = member.out = [0, null]
       touched.push(member)
     }
-    out.push(job.id, job.slot, this.claims.gen(job.slot), job.payload)
+    out.push(job.id, job.slot, this.#claims.gen(job.slot), job.payload)
     if (job.transfer !== undefined) {
       const list = (member.outTransfer ??= [])
       for (const item of job.transfer) list.push(item)
     }
   }
 
-  private send(member: Member): void {
+  #send(member: Member): void {
     const out = member.out as unknown[]
     const transfer = member.outTransfer
     member.out = null
     member.outTransfer = null
-    const segments = this.claims.segments
+    const segments = this.#claims.segments
     const now = performance.now()
     if (member.ackSeq === member.sentSeq) member.waitingSince = now
     out[0] = ++member.sentSeq
@@ -924,9 +934,9 @@ export class WorkerPool {
     const worker = member.worker as Worker
     try {
       worker.postMessage(out, transfer ?? undefined)
-      this.batches++
+      this.#batches++
     } catch (err) {
-      this.sendOneByOne(member, worker, out, err)
+      this.#sendOneByOne(member, worker, out, err)
     }
   }
 
@@ -934,31 +944,31 @@ export class WorkerPool {
    * A batch could not be cloned: send job by job so that only the jobs whose
    * payload cannot travel fail (reported with `onJobError`).
    */
-  private sendOneByOne(member: Member, worker: Worker, out: unknown[], cause: unknown): void {
+  #sendOneByOne(member: Member, worker: Worker, out: unknown[], cause: unknown): void {
     if (out[1] !== null) {
       worker.postMessage([++member.sentSeq, out[1]])
-      this.batches++
+      this.#batches++
     }
     for (let i = JOB_HEADER; i < out.length; i += JOB_STRIDE) {
-      const job = this.claims.owner(out[i + 1] as number) as Job
+      const job = this.#claims.owner(out[i + 1] as number) as Job
       try {
         worker.postMessage(
           [++member.sentSeq, null, out[i], out[i + 1], out[i + 2], out[i + 3]],
           job.transfer,
         )
-        this.batches++
+        this.#batches++
       } catch (err) {
         member.held.delete(job)
         if (--job.copies > 0) continue
-        this.retire(job)
-        this.report(job, K_ERR, serializeError(err ?? cause))
+        this.#retire(job)
+        this.#report(job, K_ERR, serializeError(err ?? cause))
       }
     }
   }
 
   // ---------------------------------------------------------------- results
 
-  private onReport(member: Member, report: unknown[]): void {
+  #onReport(member: Member, report: unknown[]): void {
     const now = performance.now()
     member.lastHeard = now
     member.waitingSince = now
@@ -968,28 +978,28 @@ export class WorkerPool {
       if (kind === K_MSG) {
         const jobId = report[i + 1] as number
         try {
-          this.onMessage(report[i + 2], jobId < 0 ? null : jobId, member.index)
+          this.#onMessage(report[i + 2], jobId < 0 ? null : jobId, member.index)
         } catch (err) {
           rethrow(err)
         }
       } else {
-        const job = this.claims.owner(report[i + 1] as number)
+        const job = this.#claims.owner(report[i + 1] as number)
         if (job === undefined || job.id !== report[i + 2]) continue
-        this.retire(job)
-        this.report(job, kind, kind === K_ERR ? (report[i + 3] as SerializedError) : undefined)
+        this.#retire(job)
+        this.#report(job, kind, kind === K_ERR ? (report[i + 3] as SerializedError) : undefined)
       }
     }
     member.ackSeq = report[0] as number
-    member.hungry = (report[1] as number) < this.concurrency && report[2] === 0
-    if (member.hungry && member.ackSeq === member.sentSeq) this.prune(member)
-    if (this.queue.length > 0 || member.hungry) this.scheduleFlush()
-    this.checkDrain()
+    member.hungry = (report[1] as number) < this.#concurrency && report[2] === 0
+    if (member.hungry && member.ackSeq === member.sentSeq) this.#prune(member)
+    if (this.#queue.length > 0 || member.hungry) this.#scheduleFlush()
+    this.#checkDrain()
   }
 
   /** Drops from `member` the copies of jobs another worker claimed. */
-  private prune(member: Member): void {
+  #prune(member: Member): void {
     for (const job of member.held) {
-      const claimer = this.claims.claimer(job.slot)
+      const claimer = this.#claims.claimer(job.slot)
       if (claimer >= 0 && claimer !== member.index) {
         member.held.delete(job)
         job.copies--
@@ -998,13 +1008,13 @@ export class WorkerPool {
   }
 
   /** The job physically ended (or was given up): free its slot and every copy. */
-  private retire(job: Job): void {
-    this.claims.release(job.slot)
+  #retire(job: Job): void {
+    this.#claims.release(job.slot)
     job.slot = -1
     job.payload = undefined
-    this.inflightCount--
+    this.#inflightCount--
     if (job.copies > 0) {
-      for (const member of this.members) {
+      for (const member of this.#members) {
         if (member.held.delete(job) && --job.copies === 0) break
       }
       job.copies = 0
@@ -1015,53 +1025,49 @@ export class WorkerPool {
    * Tells the user how a job ended (once per job) and lets the next job of its
    * key go. `kind`: K_DONE / K_ERR, or a failure reason.
    */
-  private report(
-    job: Job,
-    kind: number | JobFailureReason,
-    detail: SerializedError | undefined,
-  ): void {
+  #report(job: Job, kind: number | JobFailureReason, detail: SerializedError | undefined): void {
     if (job.reported) return
     job.reported = true
-    if (job.key !== undefined) this.advanceKey(job.key)
+    if (job.key !== undefined) this.#advanceKey(job.key)
     if (kind === 'worker-died' || kind === 'timeout') {
-      this.failed++
-      this.call3(this.onJobFailed, job.id, kind, detail)
+      this.#failed++
+      this.#call3(this.#onJobFailed, job.id, kind, detail)
     } else if (kind === K_ERR) {
-      this.completed++
-      this.errored++
-      this.call2(this.onJobError, job.id, detail as SerializedError)
+      this.#completed++
+      this.#errored++
+      this.#call2(this.#onJobError, job.id, detail as SerializedError)
     } else {
-      this.completed++
-      this.call1(this.onJobDone, job.id)
+      this.#completed++
+      this.#call1(this.#onJobDone, job.id)
     }
   }
 
-  private advanceKey(key: string | number): void {
-    const waiting = this.keys.get(key)
+  #advanceKey(key: string | number): void {
+    const waiting = this.#keys.get(key)
     if (waiting === undefined) return
     const next = waiting === null ? undefined : waiting.shift()
     if (next === undefined) {
-      this.keys.delete(key)
+      this.#keys.delete(key)
       return
     }
-    if (waiting !== null && waiting.length === 0) this.keys.set(key, null)
-    if (this.terminating) return
-    this.queue.push(next)
-    this.scheduleFlush()
+    if (waiting !== null && waiting.length === 0) this.#keys.set(key, null)
+    if (this.#terminating) return
+    this.#queue.push(next)
+    this.#scheduleFlush()
   }
 
-  private checkDrain(): void {
-    if (this.drainWaiters.length > 0 && this.queuedCount + this.inflightCount === 0)
-      this.resolveDrain()
+  #checkDrain(): void {
+    if (this.#drainWaiters.length > 0 && this.#queuedCount + this.#inflightCount === 0)
+      this.#resolveDrain()
   }
 
-  private resolveDrain(): void {
-    const waiters = this.drainWaiters
-    this.drainWaiters = []
+  #resolveDrain(): void {
+    const waiters = this.#drainWaiters
+    this.#drainWaiters = []
     for (const resolve of waiters) resolve()
   }
 
-  private call1<A>(fn: ((a: A) => void) | undefined, a: A): void {
+  #call1<A>(fn: ((a: A) => void) | undefined, a: A): void {
     if (fn === undefined) return
     try {
       fn(a)
@@ -1070,7 +1076,7 @@ export class WorkerPool {
     }
   }
 
-  private call2<A, B>(fn: ((a: A, b: B) => void) | undefined, a: A, b: B): void {
+  #call2<A, B>(fn: ((a: A, b: B) => void) | undefined, a: A, b: B): void {
     if (fn === undefined) return
     try {
       fn(a, b)
@@ -1079,7 +1085,7 @@ export class WorkerPool {
     }
   }
 
-  private call3<A, B, C>(fn: ((a: A, b: B, c: C) => void) | undefined, a: A, b: B, c: C): void {
+  #call3<A, B, C>(fn: ((a: A, b: B, c: C) => void) | undefined, a: A, b: B, c: C): void {
     if (fn === undefined) return
     try {
       fn(a, b, c)

@@ -73,22 +73,26 @@ type Registration = { fn: WorkerFunction; onControl: ((message: unknown) => void
 const FLUSH_AFTER_MS = 2
 
 class Context implements JobContext {
-  constructor(
-    private readonly rt: Runtime,
-    readonly jobId: number,
-    private readonly slot: number,
-  ) {}
+  readonly #rt: Runtime
+  readonly jobId: number
+  readonly #slot: number
+
+  constructor(rt: Runtime, jobId: number, slot: number) {
+    this.#rt = rt
+    this.jobId = jobId
+    this.#slot = slot
+  }
   noTimeout(): void {
-    this.rt.noTimeout(this.slot)
+    this.#rt.noTimeout(this.#slot)
   }
   get workerIndex(): number {
-    return this.rt.index
+    return this.#rt.index
   }
   post(message: unknown, transfer?: readonly Transferable[]): void {
-    this.rt.post(this.jobId, message, transfer)
+    this.#rt.post(this.jobId, message, transfer)
   }
   flush(): void {
-    this.rt.flush()
+    this.#rt.flush()
   }
 }
 
@@ -101,57 +105,56 @@ class Context implements JobContext {
 export class Runtime {
   readonly index: number
   readonly data: unknown
-  private readonly concurrency: number
-  private readonly epoch: number
-  private readonly claimTag: number
-  private readonly views: Int32Array[] = []
-  private registration: Registration | null = null
-  private ready = false
+  readonly #concurrency: number
+  readonly #epoch: number
+  readonly #claimTag: number
+  readonly #views: Int32Array[] = []
+  #registration: Registration | null = null
+  #ready = false
 
-  /** Received batches not fully consumed; `cursor` indexes the first one. */
-  private readonly inbox: unknown[][] = []
-  private inboxHead = 0
-  private cursor = JOB_HEADER
-  private queued = 0
-  private running = 0
-  private pumping = false
+  /** Received batches not fully consumed; `#cursor` indexes the first one. */
+  readonly #inbox: unknown[][] = []
+  #inboxHead = 0
+  #cursor = JOB_HEADER
+  #queued = 0
+  #running = 0
+  #pumping = false
 
-  private out: unknown[] = [0, 0, 0]
-  private outSince = 0
-  private outTransfer: Transferable[] | null = null
-  private outTransferAt: [number, readonly Transferable[]][] | null = null
-  private flushScheduled = false
-  private ack = 0
-  private reportedAck = 0
+  #out: unknown[] = [0, 0, 0]
+  #outSince = 0
+  #outTransfer: Transferable[] | null = null
+  #outTransferAt: [number, readonly Transferable[]][] | null = null
+  #flushScheduled = false
+  #ack = 0
+  #reportedAck = 0
+  readonly #port: MessagePort
 
-  constructor(
-    init: WorkerInit,
-    private readonly port: MessagePort,
-  ) {
+  constructor(init: WorkerInit, port: MessagePort) {
+    this.#port = port
     this.index = init.index
     this.data = init.data
-    this.concurrency = init.concurrency
-    this.epoch = init.epoch
-    this.claimTag = init.index + 1
-    for (const sab of init.segments) this.views.push(new Int32Array(sab))
+    this.#concurrency = init.concurrency
+    this.#epoch = init.epoch
+    this.#claimTag = init.index + 1
+    for (const sab of init.segments) this.#views.push(new Int32Array(sab))
   }
 
   get registered(): boolean {
-    return this.registration !== null
+    return this.#registration !== null
   }
 
   register(fn: WorkerFunction, options: RunWorkerOptions | undefined): void {
     if (typeof fn !== 'function') {
       throw new MummyError('ERR_MUMMY_INVALID_ARGUMENT', 'runWorker(fn): fn must be a function')
     }
-    if (this.registration !== null) {
+    if (this.#registration !== null) {
       throw new MummyError(
         'ERR_MUMMY_WORKER_ALREADY_RUNNING',
         'runWorker() was already called in this worker',
       )
     }
     const onControl = options?.onControl
-    this.registration = {
+    this.#registration = {
       fn,
       onControl: onControl === undefined ? undefined : onControl.bind(options),
     }
@@ -159,31 +162,31 @@ export class Runtime {
 
   /** Called by the bootstrap once the user module has been evaluated. */
   start(): void {
-    if (this.registration === null) {
+    if (this.#registration === null) {
       throw new MummyError('ERR_MUMMY_WORKER_START', 'worker module did not call runWorker()')
     }
-    this.ready = true
-    this.port.on('message', (message: unknown) => this.receive(message))
+    this.#ready = true
+    this.#port.on('message', (message: unknown) => this.#receive(message))
     // process.exit() or an uncaught error: send what already completed, so only
     // the jobs really cut short are reported as failed.
     process.on('exit', () => this.flush())
-    this.port.postMessage({ ready: true })
-    if (this.out.length > REPORT_HEADER) this.scheduleFlush()
+    this.#port.postMessage({ ready: true })
+    if (this.#out.length > REPORT_HEADER) this.#scheduleFlush()
   }
 
   /** Queues a message for the main thread (`jobId` -1: outside any job). */
   post(jobId: number, message: unknown, transfer: readonly Transferable[] | undefined): void {
     if (transfer !== undefined && transfer.length > 0) {
-      if (this.outTransfer === null) this.outTransfer = []
-      for (const item of transfer) this.outTransfer.push(item)
-      ;(this.outTransferAt ??= []).push([this.out.length, transfer])
+      if (this.#outTransfer === null) this.#outTransfer = []
+      for (const item of transfer) this.#outTransfer.push(item)
+      ;(this.#outTransferAt ??= []).push([this.#out.length, transfer])
     }
-    this.record(K_MSG, jobId, message, 0)
+    this.#record(K_MSG, jobId, message, 0)
   }
 
   /** Marks the job in `slot` as not started, as far as timeouts go. */
   noTimeout(slot: number): void {
-    const view = this.views[slot >>> SEGMENT_SHIFT] as Int32Array
+    const view = this.#views[slot >>> SEGMENT_SHIFT] as Int32Array
     Atomics.store(view, (slot & SLOT_MASK) * CELLS_PER_SLOT + 1, NOT_STARTED)
   }
 
@@ -192,91 +195,95 @@ export class Runtime {
    * an empty batch: the pool's probe of a worker it suspects is blocked.
    */
   flush(ack = false): void {
-    if (!this.ready) return
-    const out = this.out
-    const hungry = this.running < this.concurrency && this.queued === 0
-    if (out.length === REPORT_HEADER && !((hungry || ack) && this.ack !== this.reportedAck)) return
-    out[0] = this.ack
-    out[1] = this.running
-    out[2] = this.queued
-    this.reportedAck = this.ack
-    const transfer = this.outTransfer
-    const transferAt = this.outTransferAt
-    this.out = [0, 0, 0]
-    this.outTransfer = null
-    this.outTransferAt = null
+    if (!this.#ready) return
+    const out = this.#out
+    const hungry = this.#running < this.#concurrency && this.#queued === 0
+    if (out.length === REPORT_HEADER && !((hungry || ack) && this.#ack !== this.#reportedAck))
+      return
+    out[0] = this.#ack
+    out[1] = this.#running
+    out[2] = this.#queued
+    this.#reportedAck = this.#ack
+    const transfer = this.#outTransfer
+    const transferAt = this.#outTransferAt
+    this.#out = [0, 0, 0]
+    this.#outTransfer = null
+    this.#outTransferAt = null
     try {
-      this.port.postMessage(out, transfer ?? undefined)
+      this.#port.postMessage(out, transfer ?? undefined)
     } catch (err) {
-      this.flushOneByOne(out, transferAt, err)
+      this.#flushOneByOne(out, transferAt, err)
     }
   }
 
-  private receive(message: unknown): void {
+  #receive(message: unknown): void {
     if (Array.isArray(message)) {
-      this.ack = message[0] as number
+      this.#ack = message[0] as number
       const segments = message[1] as SharedArrayBuffer[] | null
-      if (segments !== null) for (const sab of segments) this.views.push(new Int32Array(sab))
+      if (segments !== null) for (const sab of segments) this.#views.push(new Int32Array(sab))
       if (message.length > JOB_HEADER) {
-        this.inbox.push(message)
-        this.queued += (message.length - JOB_HEADER) / JOB_STRIDE
+        this.#inbox.push(message)
+        this.#queued += (message.length - JOB_HEADER) / JOB_STRIDE
       } else if (segments === null) {
         // A probe: the pool asks whether this thread's event loop runs.
         this.flush(true)
         return
       }
-      this.pump()
-      if (this.running < this.concurrency) this.scheduleFlush()
+      this.#pump()
+      if (this.#running < this.#concurrency) this.#scheduleFlush()
     } else if (typeof message === 'object' && message !== null && 'c' in message) {
-      this.registration?.onControl?.((message as { c: unknown }).c)
+      this.#registration?.onControl?.((message as { c: unknown }).c)
     }
   }
 
   /** Claims and starts queued jobs while there is capacity. */
-  private pump(): void {
-    if (this.pumping) return
-    this.pumping = true
+  #pump(): void {
+    if (this.#pumping) return
+    this.#pumping = true
     try {
-      while (this.running < this.concurrency && this.queued > 0) {
-        const batch = this.inbox[this.inboxHead] as unknown[]
-        const at = this.cursor
+      while (this.#running < this.#concurrency && this.#queued > 0) {
+        const batch = this.#inbox[this.#inboxHead] as unknown[]
+        const at = this.#cursor
         const jobId = batch[at] as number
         const slot = batch[at + 1] as number
         const expected = (batch[at + 2] as number) << 8
         const payload = batch[at + 3]
         batch[at + 3] = undefined
-        this.queued--
-        this.cursor = at + JOB_STRIDE
-        if (this.cursor >= batch.length) this.nextBatch()
-        const view = this.views[slot >>> SEGMENT_SHIFT] as Int32Array
+        this.#queued--
+        this.#cursor = at + JOB_STRIDE
+        if (this.#cursor >= batch.length) this.#nextBatch()
+        const view = this.#views[slot >>> SEGMENT_SHIFT] as Int32Array
         const cell = (slot & SLOT_MASK) * CELLS_PER_SLOT
-        if (Atomics.compareExchange(view, cell, expected, expected | this.claimTag) !== expected)
+        if (Atomics.compareExchange(view, cell, expected, expected | this.#claimTag) !== expected)
           continue
-        Atomics.store(view, cell + 1, relNow(this.epoch))
-        this.run(jobId, slot, payload)
-        if (this.out.length > REPORT_HEADER && performance.now() - this.outSince >= FLUSH_AFTER_MS)
+        Atomics.store(view, cell + 1, relNow(this.#epoch))
+        this.#run(jobId, slot, payload)
+        if (
+          this.#out.length > REPORT_HEADER &&
+          performance.now() - this.#outSince >= FLUSH_AFTER_MS
+        )
           this.flush()
       }
     } finally {
-      this.pumping = false
+      this.#pumping = false
     }
   }
 
-  private nextBatch(): void {
-    this.inbox[this.inboxHead++] = []
-    this.cursor = JOB_HEADER
-    if (this.inboxHead === this.inbox.length) {
-      this.inbox.length = 0
-      this.inboxHead = 0
-    } else if (this.inboxHead >= 64) {
-      this.inbox.splice(0, this.inboxHead)
-      this.inboxHead = 0
+  #nextBatch(): void {
+    this.#inbox[this.#inboxHead++] = []
+    this.#cursor = JOB_HEADER
+    if (this.#inboxHead === this.#inbox.length) {
+      this.#inbox.length = 0
+      this.#inboxHead = 0
+    } else if (this.#inboxHead >= 64) {
+      this.#inbox.splice(0, this.#inboxHead)
+      this.#inboxHead = 0
     }
   }
 
-  private run(jobId: number, slot: number, payload: unknown): void {
-    const fn = (this.registration as Registration).fn
-    this.running++
+  #run(jobId: number, slot: number, payload: unknown): void {
+    const fn = (this.#registration as Registration).fn
+    this.#running++
     let result: unknown
     try {
       result = fn(payload, new Context(this, jobId, slot))
@@ -285,41 +292,41 @@ export class Runtime {
         if (typeof then === 'function') {
           then.call(
             result,
-            () => this.settle(K_DONE, slot, jobId, 0),
-            (err: unknown) => this.settle(K_ERR, slot, jobId, serializeError(err)),
+            () => this.#settle(K_DONE, slot, jobId, 0),
+            (err: unknown) => this.#settle(K_ERR, slot, jobId, serializeError(err)),
           )
           return
         }
       }
     } catch (err) {
-      this.running--
-      this.record(K_ERR, slot, jobId, serializeError(err))
+      this.#running--
+      this.#record(K_ERR, slot, jobId, serializeError(err))
       return
     }
-    this.running--
-    this.record(K_DONE, slot, jobId, 0)
+    this.#running--
+    this.#record(K_DONE, slot, jobId, 0)
   }
 
-  private settle(kind: number, slot: number, jobId: number, detail: unknown): void {
-    this.running--
-    this.record(kind, slot, jobId, detail)
-    this.pump()
+  #settle(kind: number, slot: number, jobId: number, detail: unknown): void {
+    this.#running--
+    this.#record(kind, slot, jobId, detail)
+    this.#pump()
   }
 
-  private record(kind: number, a: unknown, b: unknown, c: unknown): void {
-    const out = this.out
+  #record(kind: number, a: unknown, b: unknown, c: unknown): void {
+    const out = this.#out
     if (out.length === REPORT_HEADER) {
-      this.outSince = performance.now()
-      this.scheduleFlush()
+      this.#outSince = performance.now()
+      this.#scheduleFlush()
     }
     out.push(kind, a, b, c)
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || !this.ready) return
-    this.flushScheduled = true
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || !this.#ready) return
+    this.#flushScheduled = true
     setImmediate(() => {
-      this.flushScheduled = false
+      this.#flushScheduled = false
       this.flush()
     })
   }
@@ -328,7 +335,7 @@ export class Runtime {
    * The batch could not be cloned (an uncloneable message, or one transferable
    * listed twice): send record by record and drop only what cannot travel.
    */
-  private flushOneByOne(
+  #flushOneByOne(
     out: unknown[],
     transferAt: [number, readonly Transferable[]][] | null,
     cause: unknown,
@@ -337,7 +344,7 @@ export class Runtime {
     for (let i = REPORT_HEADER; i < out.length; i += RECORD_STRIDE) {
       const single = [out[0], out[1], out[2], out[i], out[i + 1], out[i + 2], out[i + 3]]
       try {
-        this.port.postMessage(single, transfers.get(i))
+        this.#port.postMessage(single, transfers.get(i))
       } catch (err) {
         const jobId = out[i] === K_MSG ? (out[i + 1] as number) : (out[i + 2] as number)
         process.emitWarning(

@@ -117,14 +117,7 @@ describe('WorkerPool: per-key order', () => {
     // Seen from the workers (shared memory): never two at once, never out of order.
     expect(Atomics.load(new Int32Array(order), 16)).toBe(0)
     // Nothing left behind per job or per key.
-    const internals = pool as unknown as {
-      keys: Map<unknown, unknown>
-      claims: { segments: unknown[] }
-      members: { held: Set<unknown> }[]
-    }
-    expect(internals.keys.size).toBe(0)
-    expect(internals.claims.segments.length).toBe(1)
-    expect(internals.members.every((m) => m.held.size === 0)).toBe(true)
+    expect(pool.retained()).toEqual({ keys: 0, claimSegments: 1, held: 0 })
   })
 })
 
