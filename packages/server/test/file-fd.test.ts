@@ -356,49 +356,40 @@ describe.each(TRANSPORTS)('respondFile closes every descriptor (%s transport)', 
     await expectBackTo(before, big)
   }, 60_000)
 
-  // KNOWN BUG (marked failing until fixed): the worker opens the descriptor with fs.openSync and
-  // the IO thread closes it, but Node's Worker tracks the descriptors a worker opens
-  // (`trackUnmanagedFds`, on by default) and closes those still on its list when the worker
-  // exits. So when the server closes (or a worker is respawned), each worker closes again the
-  // numbers respondFile handed over — numbers that by then belong to whatever opened them next
-  // in this process. (Meanwhile each reuse of a number in the worker warns "File descriptor N
-  // opened in unmanaged mode twice".) The fix belongs in @mummy/workers: `new Worker(…, {
-  // trackUnmanagedFds: false })`, the pool's threads sharing their descriptors with the IO
-  // thread by design. Once fixed, this test passes: turn `it.failing` into `it`.
-  it.failing(
-    'a worker that exits does not close the numbers respondFile handed over (now reused)',
-    async () => {
-      const other = createServer({ transport, app: APP, workers: 1, logHandler: () => {} })
-      await other.listen(0, '127.0.0.1')
-      const small = path.join(work, 'handed.txt')
-      fs.writeFileSync(small, 'handed over')
-      const probe = path.join(work, 'probe.txt')
-      fs.writeFileSync(probe, 'mine')
-      const mine: number[] = []
-      let lost: number[] = []
-      const valid = (fd: number): boolean => {
-        try {
-          fs.fstatSync(fd)
-          return true
-        } catch {
-          return false
-        }
-      }
+  // The worker opens the descriptor with fs.openSync and the IO thread closes it. Node's Worker
+  // would track the descriptors a worker opens (`trackUnmanagedFds`) and close those still on
+  // its list when it exits — numbers that by then belong to whatever opened them next in this
+  // process. The pool turns that off: its threads share their descriptors with the IO thread.
+  it('a worker that exits does not close the numbers respondFile handed over (now reused)', async () => {
+    const other = createServer({ transport, app: APP, workers: 1, logHandler: () => {} })
+    await other.listen(0, '127.0.0.1')
+    const small = path.join(work, 'handed.txt')
+    fs.writeFileSync(small, 'handed over')
+    const probe = path.join(work, 'probe.txt')
+    fs.writeFileSync(probe, 'mine')
+    const mine: number[] = []
+    let lost: number[] = []
+    const valid = (fd: number): boolean => {
       try {
-        for (let i = 0; i < 4; i++) expect((await download(other.port, small)).length).toBe(11)
-        await waitFor(() => openOn(small) === 0, 10_000, 'the handed-over descriptors closed')
-        // Whatever numbers were freed, this process takes them again.
-        for (let i = 0; i < 16; i++) mine.push(fs.openSync(probe, 'r'))
-        // (Resolves once the worker has exited.)
-        await other.close()
-        lost = mine.filter((fd) => !valid(fd))
-      } finally {
-        // At once, before anything else may take a lost number: close only what is still ours.
-        for (const fd of mine) if (!lost.includes(fd)) fs.closeSync(fd)
-        await other.close()
+        fs.fstatSync(fd)
+        return true
+      } catch {
+        return false
       }
-      expect(lost).toEqual([])
-    },
-    60_000,
-  )
+    }
+    try {
+      for (let i = 0; i < 4; i++) expect((await download(other.port, small)).length).toBe(11)
+      await waitFor(() => openOn(small) === 0, 10_000, 'the handed-over descriptors closed')
+      // Whatever numbers were freed, this process takes them again.
+      for (let i = 0; i < 16; i++) mine.push(fs.openSync(probe, 'r'))
+      // (Resolves once the worker has exited.)
+      await other.close()
+      lost = mine.filter((fd) => !valid(fd))
+    } finally {
+      // At once, before anything else may take a lost number: close only what is still ours.
+      for (const fd of mine) if (!lost.includes(fd)) fs.closeSync(fd)
+      await other.close()
+    }
+    expect(lost).toEqual([])
+  }, 60_000)
 })

@@ -302,7 +302,10 @@ export class WorkerPool {
     this.#jobTimeout = jobTimeout
     this.#respawnMin = delay.min
     this.#respawnMax = delay.max
-    this.#workerOptions = {}
+    // Descriptors belong to the process: a worker may open one and hand it to another thread
+    // (respondFile does), so a worker that exits must not close what it opened — Node's
+    // default would close numbers that by then may name another file or socket.
+    this.#workerOptions = { trackUnmanagedFds: false }
     if (options.resourceLimits !== undefined)
       this.#workerOptions.resourceLimits = options.resourceLimits
     if (options.execArgv !== undefined) this.#workerOptions.execArgv = options.execArgv
