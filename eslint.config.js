@@ -13,7 +13,17 @@ const LAYERS = {
   redis: ['errors'],
   'io-loop': ['errors', 'parser', 'websocket'],
   uploads: ['errors', 'parser', 'io-loop'],
-  server: ['errors', 'parser', 'router', 'websocket', 'sse', 'workers', 'io-loop', 'uploads'],
+  server: [
+    'errors',
+    'parser',
+    'router',
+    'websocket',
+    'sse',
+    'workers',
+    'io-loop',
+    'uploads',
+    'redis',
+  ],
 }
 const PACKAGES = Object.keys(LAYERS)
 

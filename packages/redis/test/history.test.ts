@@ -9,7 +9,7 @@ import {
   type RedisPubSubEngine,
 } from '../dist/index.js'
 import { Inbox, text, waitFor } from './helpers.js'
-import { RedisServer } from './redis-server.js'
+import { RedisServer } from '@mummy/test-kit'
 
 let server: RedisServer
 let raw: Redis

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { randomBytes } from 'node:crypto'
 import { type EngineMessage, redisPubSub, type RedisPubSubEngine } from '../dist/index.js'
 import { Inbox, logRecorder, pendingTimers, timersDrained, waitFor } from './helpers.js'
-import { RedisServer } from './redis-server.js'
+import { RedisServer } from '@mummy/test-kit'
 
 const engines: RedisPubSubEngine[] = []
 const servers: RedisServer[] = []

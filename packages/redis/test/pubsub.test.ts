@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { type EngineMessage, redisPubSub, type RedisPubSubEngine } from '../dist/index.js'
 import { Inbox, logRecorder, pendingTimers, text, timersDrained, waitFor } from './helpers.js'
-import { RedisServer } from './redis-server.js'
+import { RedisServer } from '@mummy/test-kit'
 
 let server: RedisServer
 let raw: Redis

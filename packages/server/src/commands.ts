@@ -6,7 +6,7 @@
 import type { ExecutorEvents } from './executor.js'
 import type { JobTable } from './jobs.js'
 import type { LogHandler } from './log.js'
-import type { PublishMessage, WorkerMessage } from './protocol.js'
+import type { PublishMessage, SsePublishMessage, WorkerMessage } from './protocol.js'
 import type { SseHub } from './sse-hub.js'
 import type { StreamHub } from './streams.js'
 import type { WebSocketHub } from './ws-hub.js'
@@ -17,8 +17,10 @@ export interface CommandTargets {
   readonly sockets: WebSocketHub
   readonly streams: StreamHub
   readonly sse: SseHub
-  /** Publishes to a topic's WebSockets and event streams. */
+  /** Publishes to a topic's WebSockets and event streams (here and on other instances). */
   publish(message: PublishMessage): void
+  /** Publishes an event to a topic's event streams (here and on other instances). */
+  publishEvent(message: SsePublishMessage): void
   readonly log: LogHandler
 }
 
@@ -63,7 +65,7 @@ export function dispatchCommand(
       to.streams.command(message)
       return
     case 'P':
-      to.sse.publish(message[1], message[2])
+      to.publishEvent(message)
       return
     case 'p':
       to.publish(message)

@@ -9,6 +9,7 @@ import type { UploadOptions } from '@mummy/uploads'
 import type { DeflateOptions } from '@mummy/websocket'
 import type { CompressionOptions } from './compression.js'
 import type { LogHandler } from './log.js'
+import type { PubSubEngine } from './pubsub.js'
 import type { SseHandler } from './sse.js'
 import type { WebSocketHandler } from './websocket.js'
 
@@ -84,6 +85,14 @@ export interface ServerOptions {
    * keep it and a client that left is noticed. `0` = never. Default 15 s.
    */
   sseHeartbeat?: number
+  /**
+   * Topics across instances: an engine shared by every instance of the app, such as
+   * `redisPubSub({ url })` from `@mummy/redis`. With it, `publish` and `publishEvent` from any
+   * instance reach the topic's WebSockets and event streams on every instance (each delivered
+   * once), and an event stream resumes with `Last-Event-ID` on any instance where the topic
+   * keeps history. Without it (the default), topics are this process's own.
+   */
+  pubsub?: PubSubEngine
 }
 
 type Check = (value: unknown) => string | null
@@ -138,6 +147,14 @@ const CHECKS: Readonly<Record<string, Check>> = {
   sseHandler: fn,
   uploads: flagOrObject,
   sseHeartbeat: ms(0),
+  pubsub: (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    ['start', 'subscribe', 'unsubscribe', 'publish', 'keepsHistory', 'history', 'close'].every(
+      (k) => typeof (v as Record<string, unknown>)[k] === 'function',
+    )
+      ? null
+      : 'a pub/sub engine (such as redisPubSub() from @mummy/redis)',
 }
 
 /** Edit distance (insertions, deletions, substitutions), for "did you mean". */

@@ -83,10 +83,25 @@ export type StreamStartMessage = [
   /** The body's exact length when known (`Content-Length`), else -1. */
   length: number,
 ]
-/** Worker → IO: an encoded event for every event stream subscribed to `topic`. */
-export type SsePublishMessage = [tag: 'P', topic: string, event: Uint8Array]
-/** Worker → IO: subscribe (`T`) / unsubscribe (`V`) an event stream to a topic. */
-export type SseTopicMessage = [tag: 'T' | 'V', streamId: number, topic: string]
+/**
+ * Worker → IO: an event for every event stream subscribed to `topic` (checked by the worker,
+ * encoded once on the IO thread: it may cross instances and take a history id there).
+ */
+export type SsePublishMessage = [
+  tag: 'P',
+  topic: string,
+  event: { event?: string; data: string; id?: string; retry?: number },
+]
+/**
+ * Worker → IO: subscribe (`T`) / unsubscribe (`V`) an event stream to a topic; `since`: the
+ * stream's `Last-Event-ID`, to catch up from where the topic keeps history.
+ */
+export type SseTopicMessage = [
+  tag: 'T' | 'V',
+  streamId: number,
+  topic: string,
+  since: string | null,
+]
 /** Worker → IO: one piece of a streamed response's body. */
 export type StreamWriteMessage = [tag: 'w', streamId: number, data: Uint8Array]
 /** Worker → IO: end a streamed response (`e`), or drop its connection (`x`: over its limit). */

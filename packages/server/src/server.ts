@@ -7,9 +7,7 @@ import {
   type Transport,
   type TransportOptions,
   type TransportRequest,
-  type TransportWebSocket,
 } from '@mummy/io-loop'
-import { encodeEvent } from '@mummy/sse'
 import {
   isDiskSink,
   removeFiles,
@@ -24,6 +22,7 @@ import type { Handler } from './handler.js'
 import { JobTable } from './jobs.js'
 import { listenArgumentError, type ServerOptions } from './options.js'
 import { JOB_HTTP, StatusTable, transferList } from './protocol.js'
+import { Topics } from './pubsub.js'
 import { resolveSettings, type ServerSettings } from './settings.js'
 import type { SseEvent } from './sse.js'
 import { SseHub } from './sse-hub.js'
@@ -61,6 +60,7 @@ export class Server {
   readonly #sockets: WebSocketHub
   readonly #sse: SseHub
   readonly #streams: StreamHub
+  readonly #topics: Topics
   readonly #targets: CommandTargets
   readonly #events: ExecutorEvents
   /** Where handles used on the IO thread for this server post. */
@@ -83,6 +83,9 @@ export class Server {
     this.#sse = new SseHub(executor)
     this.#streams = new StreamHub(this.#table, s.log, s.websocket.maxBackpressure, this.#sse)
     this.#sse.attach(this.#streams)
+    this.#topics = new Topics(s.pubsub, () => this.#transport, this.#sse, s.log)
+    this.#sockets.bridge(this.#topics)
+    this.#sse.bridge(this.#topics)
     this.#targets = {
       jobs: this.#jobs,
       sockets: this.#sockets,
@@ -90,7 +93,13 @@ export class Server {
       sse: this.#sse,
       log: s.log,
       publish: (m) =>
-        this.#publish(m[1], m[2], m[3], m[4] === 0 ? undefined : this.#sockets.connection(m[4])),
+        this.#topics.publish(
+          m[1],
+          m[2],
+          m[3],
+          m[4] === 0 ? undefined : this.#sockets.connection(m[4]),
+        ),
+      publishEvent: (m) => this.#topics.publishEvent(m[1], m[2]),
     }
     this.#events = executorEvents(this.#targets)
     this.#channel = {
@@ -155,10 +164,12 @@ export class Server {
     this.#sockets.attach(this.#transport)
     addWebSocketChannel(this.#channel)
     try {
+      await this.#topics.start()
       await this.#transport.listen(port, host)
     } catch (err) {
       // Reported once, by the rejection: the workers' exits are no news.
       removeWebSocketChannel(this.#channel)
+      void this.#topics.close()
       this.#sinks?.stop()
       this.#stopping()
       await executor.close({ timeout: 1000 })
@@ -209,19 +220,6 @@ export class Server {
     this.#jobs.add(id, res, wsId, upload === null ? null : upload.files.map((f) => f.path))
   }
 
-  /** Publishes to WebSockets (framed once) and, for text, to event streams (encoded once). */
-  #publish(
-    topic: string,
-    kind: 'text' | 'binary',
-    data: Uint8Array,
-    except?: TransportWebSocket,
-  ): number {
-    const delivered = this.#transport?.publish(topic, kind, data, except) ?? 0
-    if (kind !== 'text' || !this.#sse.has(topic)) return delivered
-    const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString()
-    return delivered + this.#sse.publish(topic, Buffer.from(encodeEvent({ data: text })))
-  }
-
   /**
    * Publishes to every WebSocket subscribed to `topic`, from the IO thread. (Workers use the
    * `publish` function or `ws.publish`.) Returns the number of subscribers it went to.
@@ -231,7 +229,7 @@ export class Server {
     data: string | Uint8Array,
     kind: 'text' | 'binary' = typeof data === 'string' ? 'text' : 'binary',
   ): number {
-    return this.#publish(topic, kind, typeof data === 'string' ? Buffer.from(data) : data)
+    return this.#topics.publish(topic, kind, typeof data === 'string' ? Buffer.from(data) : data)
   }
 
   /**
@@ -239,7 +237,7 @@ export class Server {
    * use the `publishEvent` function). Returns the number of streams it went to.
    */
   publishEvent(topic: string, event: SseEvent): number {
-    return this.#sse.publish(topic, Buffer.from(encodeEvent(event)))
+    return this.#topics.publishEvent(topic, event)
   }
 
   /** The executor is closing: no more event jobs. */
@@ -285,6 +283,7 @@ export class Server {
       this.#stopping()
       await this.#executor?.close({ timeout: Math.max(1000, timeout - (Date.now() - started)) })
       removeWebSocketChannel(this.#channel)
+      await this.#topics.close()
     })())
   }
 }

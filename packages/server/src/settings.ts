@@ -16,6 +16,7 @@ import type { DeflateOptions } from '@mummy/websocket'
 import { DEFAULT_COMPRESSION, type CompressionOptions } from './compression.js'
 import { consoleLogHandler, type LogHandler } from './log.js'
 import type { ServerOptions } from './options.js'
+import type { PubSubEngine } from './pubsub.js'
 
 /** A server's settings. */
 export interface ServerSettings {
@@ -26,6 +27,8 @@ export interface ServerSettings {
   readonly handlerTimeout: number
   readonly closeTimeout: number
   readonly sseHeartbeat: number
+  /** The engine topics cross instances with, if any. */
+  readonly pubsub: PubSubEngine | null
   readonly log: LogHandler
   readonly compression: CompressionOptions
   /** permessage-deflate offered on upgrades by default. */
@@ -74,6 +77,7 @@ export function resolveSettings(o: ServerOptions): ServerSettings {
     handlerTimeout: o.handlerTimeout ?? 30_000,
     closeTimeout: o.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
     sseHeartbeat: o.sseHeartbeat ?? 15_000,
+    pubsub: o.pubsub ?? null,
     log: o.logHandler ?? consoleLogHandler('info'),
     compression: resolveCompression(o.compression),
     websocketCompression: resolveWsCompression(o.websocketCompression),

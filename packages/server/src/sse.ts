@@ -1,5 +1,4 @@
 import { encodeComment, encodeEvent, type SseEvent } from '@mummy/sse'
-import { transferList } from './protocol.js'
 import { ResponseStream } from './stream.js'
 import { currentChannel } from './websocket.js'
 
@@ -52,15 +51,18 @@ export class SseStream extends ResponseStream {
 
   /**
    * Subscribes this stream to `topic`: every text `publish(topic, data)` arrives as a
-   * `message` event with that data (binary publishes go to WebSockets only).
+   * `message` event with that data (binary publishes go to WebSockets only), and every
+   * `publishEvent(topic, event)` as that event. Where topics cross instances and `topic` keeps
+   * history (`pubsub` option), a stream that came back with `Last-Event-ID` (on the handle
+   * `respondSSE()` returned) first gets the events it missed, up to 1,000, on any instance.
    */
   subscribe(topic: string): void {
-    currentChannel().post(['T', this.id, topic])
+    currentChannel().post(['T', this.id, topic, this.lastEventId ?? null])
   }
 
   /** Unsubscribes this stream from `topic`. */
   unsubscribe(topic: string): void {
-    currentChannel().post(['V', this.id, topic])
+    currentChannel().post(['V', this.id, topic, null])
   }
 }
 
@@ -82,8 +84,9 @@ export type SseHandler = (stream: SseStream, event: SseHandlerEvent) => void | P
 
 /**
  * Sends `event` to every event stream subscribed to `topic` (WebSockets are not affected:
- * use `publish` for both). Unlike `publish`, the event keeps its type, id and retry. Encoded
- * once, on the calling thread; works on the IO thread and in every worker. Throws
+ * use `publish` for both). Unlike `publish`, the event keeps its type, id and retry (where the
+ * topic keeps history across instances, its id is the history id instead). Encoded once, on
+ * the IO thread; works on the IO thread and in every worker. Throws
  * `ERR_MUMMY_SSE_INVALID_FIELD` as `encodeEvent` does.
  *
  * @example
@@ -93,6 +96,7 @@ export type SseHandler = (stream: SseStream, event: SseHandlerEvent) => void | P
  * ```
  */
 export function publishEvent(topic: string, event: SseEvent): void {
-  const bytes = Buffer.from(encodeEvent(event), 'utf8')
-  currentChannel().post(['P', topic, bytes], transferList(bytes))
+  encodeEvent(event) // throws here, on the caller's thread, for a field that cannot be sent
+  const { event: type, data, id, retry } = event
+  currentChannel().post(['P', topic, { event: type, data, id, retry }])
 }

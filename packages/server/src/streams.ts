@@ -27,8 +27,11 @@ const FILE_HIGH_WATER = 512 * 1024
 export interface SseListener {
   /** Event stream `id` is over (or never opened). */
   closed(id: number): void
-  /** Subscribe (`T`) or unsubscribe (`V`) open event stream `id`. */
-  topic(op: 'T' | 'V', id: number, topic: string): void
+  /**
+   * Subscribe (`T`, catching up after `since` where the topic keeps history) or unsubscribe
+   * (`V`) open event stream `id`.
+   */
+  topic(op: 'T' | 'V', id: number, topic: string, since: string | null): void
 }
 
 /** An open streamed response. */
@@ -150,7 +153,7 @@ export class StreamHub {
         return
       case 'T':
       case 'V':
-        this.#sse.topic(message[0], id, message[2])
+        this.#sse.topic(message[0], id, message[2], message[3])
         return
       case 'f':
         this.#sendFile(id, open, message[2], message[3], message[4])

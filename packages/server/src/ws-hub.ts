@@ -13,6 +13,7 @@ import type {
 } from '@mummy/io-loop'
 import { PerMessageDeflate, type DeflateParams } from '@mummy/websocket'
 import type { Executor } from './executor.js'
+import type { Topics } from './pubsub.js'
 import {
   JOB_WS,
   type CloseMessage,
@@ -41,6 +42,8 @@ interface WsRecord {
   queue: WsEvent[]
   /** A job of this connection is in the executor. */
   inJob: boolean
+  /** Its topics (kept only when topics cross instances). */
+  topics: Set<string> | null
 }
 
 /** Events one WebSocket may have queued before its socket stops being read. */
@@ -64,6 +67,7 @@ export class WebSocketHub {
   /** Job id → [WebSocket id, number of events], for event jobs. */
   readonly #jobs = new Map<number, [number, number]>()
   #transport: Transport | null = null
+  #bridge: Topics | null = null
   /** Set when the executor is closing: events still queued are not delivered. */
   closing = false
 
@@ -80,6 +84,11 @@ export class WebSocketHub {
   /** The transport whose connections these are (topics live there). */
   attach(transport: Transport): void {
     this.#transport = transport
+  }
+
+  /** Topics across instances: told of every topic a connection takes and leaves. */
+  bridge(bridge: Topics): void {
+    if (bridge.engine !== null) this.#bridge = bridge
   }
 
   /** Open and reserved WebSockets. */
@@ -104,6 +113,7 @@ export class WebSocketHub {
       closed: false,
       queue: [],
       inJob: false,
+      topics: null,
     })
     return wsId
   }
@@ -169,9 +179,14 @@ export class WebSocketHub {
         return
       case 'S':
         this.#transport?.subscribe(conn, message[2])
+        if (this.#bridge !== null && !(record.topics ??= new Set()).has(message[2])) {
+          record.topics.add(message[2])
+          this.#bridge.added(message[2])
+        }
         return
       case 'U':
         this.#transport?.unsubscribe(conn, message[2])
+        if (record.topics?.delete(message[2]) === true) this.#bridge?.removed(message[2])
         return
     }
   }
@@ -184,7 +199,11 @@ export class WebSocketHub {
     onClose: (ws, code, reason) => {
       this.#table.release(ws.id)
       const record = this.#sockets.get(ws.id)
-      if (record !== undefined) record.closed = true
+      if (record !== undefined) {
+        record.closed = true
+        if (record.topics !== null) for (const topic of record.topics) this.#bridge?.removed(topic)
+        record.topics = null
+      }
       this.#submit(ws.id, ['close', code, reason])
     },
     onDrain: (ws) => this.#table.setBuffered(ws.id, ws.bufferedAmount),

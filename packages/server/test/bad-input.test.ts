@@ -263,11 +263,12 @@ const UWS_UNANSWERED = new Set([
   'missing Host on HTTP/1.1',
   'too many headers',
 ])
-/** Answered, but with another refusal than the node transport's. */
-const UWS_STATUS: Record<string, number> = {
-  // uWebSockets.js hands the value over decoded as UTF-8: not `chunked`, so 501, not 400.
-  'TE with Kelvin sign': 501,
-}
+/**
+ * Answered, but with another refusal than the node transport's: none since heads are judged
+ * by @mummy/parser's HeadCheck (a Kelvin sign in `chunKed`, decoded as UTF-8 by
+ * uWebSockets.js, is a malformed coding there too: 400, not 501).
+ */
+const UWS_STATUS: Record<string, number> = {}
 /** uWebSockets.js accepts these (its chunked decoder is lenient; it drops an empty field name). */
 const UWS_LENIENT = new Set([
   'chunk size empty',

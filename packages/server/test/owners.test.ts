@@ -27,6 +27,7 @@ import {
   type JobPayload,
   type WorkerMessage,
 } from '../dist/protocol.js'
+import { Topics, type EngineMessage, type PubSubEngine } from '../dist/pubsub.js'
 import { SseHub } from '../dist/sse-hub.js'
 import { StreamHub } from '../dist/streams.js'
 import { addWebSocketChannel, removeWebSocketChannel, type Channel } from '../dist/websocket.js'
@@ -330,9 +331,9 @@ describe('StreamHub and SseHub', () => {
     const rb = new FakeWriter()
     streams.open(ra, a, 200, [], true, -1)
     streams.open(rb, b, 200, [], true, -1)
-    streams.command(['T', a, 'news'])
-    streams.command(['T', b, 'news'])
-    streams.command(['V', b, 'news'])
+    streams.command(['T', a, 'news', null])
+    streams.command(['T', b, 'news', null])
+    streams.command(['V', b, 'news', null])
     expect(sse.publish('news', Buffer.from('data: hi\n\n'))).toBe(1)
     expect(ra.stream_?.calls).toEqual([['write', 'data: hi\n\n']])
     expect(rb.stream_?.calls).toEqual([])
@@ -372,6 +373,7 @@ describe('dispatchCommand', () => {
       sse,
       log,
       publish: (m) => void published.push(m),
+      publishEvent: (m) => void published.push(m),
     }
     return { to, table, lines, published }
   }
@@ -494,5 +496,121 @@ describe('InlineExecutor', () => {
     expect(() => ex.submit([JOB_SSE, 2, 'close'])).toThrow('closed')
     await closing // waits for the running job to settle
     expect(log.length).toBe(2)
+  })
+})
+
+describe('Topics (across instances)', () => {
+  /** An engine that records calls; history ids are handed out on demand. */
+  class FakeEngine implements PubSubEngine {
+    calls: unknown[][] = []
+    deliver: ((topic: string, m: EngineMessage, id?: string | null) => void) | null = null
+    ids: Array<(id: string | null) => void> = []
+    entries: Array<{ id: string; message: EngineMessage }> | null = []
+    historyAsked: Array<(v: typeof this.entries) => void> = []
+    start(deliver: NonNullable<FakeEngine['deliver']>): Promise<void> {
+      this.deliver = deliver
+      return Promise.resolve()
+    }
+    subscribe(topic: string): void {
+      this.calls.push(['subscribe', topic])
+    }
+    unsubscribe(topic: string): void {
+      this.calls.push(['unsubscribe', topic])
+    }
+    publish(topic: string, message: EngineMessage): Promise<string | null> {
+      this.calls.push(['publish', topic, message])
+      return topic.startsWith('h:')
+        ? new Promise((resolve) => this.ids.push(resolve))
+        : Promise.resolve(null)
+    }
+    keepsHistory(topic: string): boolean {
+      return topic.startsWith('h:')
+    }
+    history(): Promise<Array<{ id: string; message: EngineMessage }> | null> {
+      return new Promise((resolve) => this.historyAsked.push(resolve))
+    }
+    close(): Promise<void> {
+      return Promise.resolve()
+    }
+  }
+
+  async function setup() {
+    const table = new StatusTable()
+    const executor = new FakeExecutor()
+    const { log } = logger()
+    const sse = new SseHub(() => executor)
+    const streams = new StreamHub(table, log, 1 << 20, sse)
+    sse.attach(streams)
+    const engine = new FakeEngine()
+    const topics = new Topics(engine, () => null, sse, log)
+    sse.bridge(topics)
+    const sockets = new WebSocketHub(table, SETTINGS, () => executor)
+    sockets.bridge(topics)
+    await topics.start()
+    const stream = (): [number, FakeWriter] => {
+      const id = table.claim()
+      const res = new FakeWriter()
+      streams.open(res, id, 200, [], true, -1)
+      return [id, res]
+    }
+    return { engine, topics, streams, sockets, stream }
+  }
+
+  it('subscribes once per topic, with the first local subscriber, and lets go with the last', async () => {
+    const { engine, topics, streams, sockets, stream } = await setup()
+    const [a] = stream()
+    const [b, rb] = stream()
+    streams.command(['T', a, 'news', null])
+    streams.command(['T', a, 'news', null])
+    streams.command(['T', b, 'news', null])
+    const res = new FakeWriter()
+    const ws = sockets.reserve(res)
+    sockets.accept(ws, 'h', null, null)
+    sockets.command(['S', ws, 'news'])
+    sockets.command(['S', ws, 'news'])
+    expect(topics.topics).toBe(1)
+    expect(engine.calls).toEqual([['subscribe', 'news']])
+    streams.command(['V', a, 'news', null])
+    rb.stream_!.events.onClose(false)
+    sockets.events.onClose(res.ws!, 1000, '')
+    expect(engine.calls).toEqual([
+      ['subscribe', 'news'],
+      ['unsubscribe', 'news'],
+    ])
+    expect(topics.topics).toBe(0)
+  })
+
+  it('delivers here first, then hands over; events on topics with history take their id', async () => {
+    const { engine, topics, streams, stream } = await setup()
+    const [a, ra] = stream()
+    streams.command(['T', a, 'news', null])
+    streams.command(['T', a, 'h:feed', null])
+    expect(topics.publish('news', 'text', Buffer.from('hi'))).toBe(1)
+    expect(engine.calls.at(-1)).toEqual(['publish', 'news', { kind: 'text', data: 'hi' }])
+    expect(topics.publishEvent('h:feed', { event: 'x', data: 'one' })).toBe(0)
+    expect(ra.stream_?.calls.length).toBe(1)
+    engine.ids.shift()!('5-0')
+    await new Promise((r) => setImmediate(r))
+    expect(ra.stream_?.calls.at(-1)).toEqual(['write', 'event: x\nid: 5-0\ndata: one\n\n'])
+    // From another instance, with its history id.
+    engine.deliver!('h:feed', { kind: 'event', event: { data: 'two' } }, '6-0')
+    expect(ra.stream_?.calls.at(-1)).toEqual(['write', 'id: 6-0\ndata: two\n\n'])
+  })
+
+  it('a stream resuming with Last-Event-ID gets the history after it, then newer live events only', async () => {
+    const { engine, streams, stream } = await setup()
+    const [a, ra] = stream()
+    streams.command(['T', a, 'h:feed', '3-0'])
+    expect(engine.historyAsked.length).toBe(1)
+    // Live events while the history is read: one it will also find there, one newer.
+    engine.deliver!('h:feed', { kind: 'event', event: { data: 'e4' } }, '4-0')
+    engine.deliver!('h:feed', { kind: 'event', event: { data: 'e5' } }, '5-0')
+    expect(ra.stream_?.calls).toEqual([])
+    engine.historyAsked[0]!([{ id: '4-0', message: { kind: 'event', event: { data: 'e4' } } }])
+    await new Promise((r) => setImmediate(r))
+    expect(ra.stream_?.calls).toEqual([
+      ['write', 'id: 4-0\ndata: e4\n\n'],
+      ['write', 'id: 5-0\ndata: e5\n\n'],
+    ])
   })
 })

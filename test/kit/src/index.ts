@@ -284,3 +284,4 @@ export function get(path: string, extra = ''): string {
 }
 export * from './ws.js'
 export * from './transport-contract.js'
+export * from './redis-server.js'

@@ -1,6 +1,6 @@
 // A real redis-server for the tests: started on a free port, without persistence, in the
 // foreground (a child of the test), and stopped, killed, paused or restarted on the same port.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -159,6 +159,15 @@ export class RedisServer {
     proc.kill(signal)
     await gone
     this.#proc = null
+  }
+
+  /** Runs one command with `redis-cli` and returns its raw output (trimmed). */
+  command(...args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile('redis-cli', ['-p', String(this.port), ...args], (error, stdout) =>
+        error !== null ? reject(error) : resolve(stdout.trim()),
+      )
+    })
   }
 
   /** Stops the server the polite way (SIGTERM). */
