@@ -6,7 +6,7 @@
  * (with the byte-level rules for names, values and targets) to a head that another parser
  * already split into fields, such as uWebSockets.js's.
  */
-import { HttpParseError } from './errors.js'
+import { HttpParseError, type HttpParseErrorCode } from './errors.js'
 import { absoluteFormAuthority, isValidHost } from './host.js'
 import { resolveLimits, type ParserLimits, type ParserOptions } from './limits.js'
 import { FIELD_CONTENT, TARGET, TOKEN, equalsAsciiLower } from './tables.js'
@@ -150,11 +150,23 @@ export function checkTarget(
   target: string,
   allowConnect: boolean,
 ): HttpParseError | string | null {
-  const c0 = target.charCodeAt(0)
+  // origin-form, the usual case: nothing more to check.
+  if (target.charCodeAt(0) === SLASH && method !== 'CONNECT') return null
+  return checkOtherTarget(method, target, allowConnect)
+}
+
+/** {@link checkTarget} for every form but origin-form (and for CONNECT). */
+function checkOtherTarget(
+  method: string,
+  target: string,
+  allowConnect: boolean,
+): HttpParseError | string | null {
   const valid =
     method === 'CONNECT'
       ? isAuthorityForm(target)
-      : c0 === SLASH || (target === '*' ? method === 'OPTIONS' : absoluteFormScheme(target) !== -1)
+      : target === '*'
+        ? method === 'OPTIONS'
+        : target.charCodeAt(0) === SLASH || absoluteFormScheme(target) !== -1
   if (!valid) {
     return new HttpParseError(
       'ERR_MUMMY_INVALID_TARGET',
@@ -169,12 +181,28 @@ export function checkTarget(
           'CONNECT is not supported: this server is not a proxy',
         )
   }
-  if (c0 === SLASH || c0 === 0x2a) return null
+  if (target === '*') return null
   // absolute-form: its authority is the request's host (RFC 9112 §3.2.2).
   const authority = absoluteFormAuthority(target, absoluteFormScheme(target))
   return (
     authority ?? new HttpParseError('ERR_MUMMY_INVALID_HOST', 'invalid authority in request-target')
   )
+}
+
+// The refusals of single fields, by code and message.
+const DUPLICATE_HOST = ['ERR_MUMMY_DUPLICATE_HOST', 'more than one Host field'] as const
+const INVALID_HOST = ['ERR_MUMMY_INVALID_HOST', 'invalid Host value'] as const
+const TE_IN_HTTP10 = ['ERR_MUMMY_TE_IN_HTTP10', 'Transfer-Encoding in an HTTP/1.0 request'] as const
+const CL_AND_TE = ['ERR_MUMMY_CL_AND_TE', 'both Content-Length and Transfer-Encoding'] as const
+const CL_REPEATED = [
+  'ERR_MUMMY_INVALID_CONTENT_LENGTH',
+  'more than one Content-Length field',
+] as const
+const CL_INVALID = ['ERR_MUMMY_INVALID_CONTENT_LENGTH', 'invalid Content-Length value'] as const
+
+/** The error for a refusal above (built only when there is one). */
+function refuse([code, message]: readonly [HttpParseErrorCode, string]): HttpParseError {
+  return new HttpParseError(code, message)
 }
 
 /**
@@ -215,48 +243,16 @@ export class FieldRules {
     versionMinor: number,
     authority: boolean,
   ): HttpParseError | null {
+    // Small steps, so that the parser's hot path inlines them; errors are built out of line.
     switch (kind) {
       case F_HOST:
-        if (++this.hostCount > 1)
-          return new HttpParseError('ERR_MUMMY_DUPLICATE_HOST', 'more than one Host field')
-        if (!authority && !isValidHost(value))
-          return new HttpParseError('ERR_MUMMY_INVALID_HOST', 'invalid Host value')
-        return null
-      case F_CONTENT_LENGTH: {
-        if (this.contentLength !== -1) {
-          return new HttpParseError(
-            'ERR_MUMMY_INVALID_CONTENT_LENGTH',
-            'more than one Content-Length field',
-          )
-        }
-        if (this.teSeen) {
-          return new HttpParseError(
-            'ERR_MUMMY_CL_AND_TE',
-            'both Content-Length and Transfer-Encoding',
-          )
-        }
-        const n = parseContentLength(value)
-        if (n === -1)
-          return new HttpParseError(
-            'ERR_MUMMY_INVALID_CONTENT_LENGTH',
-            'invalid Content-Length value',
-          )
-        this.contentLength = n
-        return null
-      }
+        if (++this.hostCount > 1) return refuse(DUPLICATE_HOST)
+        return authority || isValidHost(value) ? null : refuse(INVALID_HOST)
+      case F_CONTENT_LENGTH:
+        return this.#contentLength(value)
       case F_TRANSFER_ENCODING:
-        if (versionMinor === 0) {
-          return new HttpParseError(
-            'ERR_MUMMY_TE_IN_HTTP10',
-            'Transfer-Encoding in an HTTP/1.0 request',
-          )
-        }
-        if (this.contentLength !== -1) {
-          return new HttpParseError(
-            'ERR_MUMMY_CL_AND_TE',
-            'both Content-Length and Transfer-Encoding',
-          )
-        }
+        if (versionMinor === 0) return refuse(TE_IN_HTTP10)
+        if (this.contentLength !== -1) return refuse(CL_AND_TE)
         this.teSeen = true
         return this.#transferCodings(value)
       case F_CONNECTION:
@@ -273,12 +269,32 @@ export class FieldRules {
     }
   }
 
+  #contentLength(value: string): HttpParseError | null {
+    if (this.contentLength !== -1) return refuse(CL_REPEATED)
+    if (this.teSeen) return refuse(CL_AND_TE)
+    const n = parseContentLength(value)
+    if (n === -1) return refuse(CL_INVALID)
+    this.contentLength = n
+    return null
+  }
+
   /**
    * The rules of the whole head, once every field is in: Host present in HTTP/1.1, a
    * Transfer-Encoding that names a coding, no content on CONNECT, Content-Length within
    * `maxBodyLen`. Returns the error, or `null`.
    */
   finish(method: string, versionMinor: number, maxBodyLen: number): HttpParseError | null {
+    if (
+      (versionMinor === 1 && this.hostCount === 0) ||
+      this.teSeen !== this.chunked ||
+      method === 'CONNECT' ||
+      this.contentLength > maxBodyLen
+    )
+      return this.#finishError(method, versionMinor, maxBodyLen)
+    return null
+  }
+
+  #finishError(method: string, versionMinor: number, maxBodyLen: number): HttpParseError | null {
     if (versionMinor === 1 && this.hostCount === 0) {
       return new HttpParseError('ERR_MUMMY_MISSING_HOST', 'HTTP/1.1 request without Host')
     }

@@ -1,7 +1,18 @@
 import { HttpParseError, type HttpParseErrorCode } from './errors.js'
-import { absoluteFormAuthority, isValidHost } from './host.js'
+import {
+  CONN_CLOSE,
+  CONN_KEEP_ALIVE,
+  CONN_UPGRADE,
+  F_HOST,
+  F_OTHER,
+  FieldRules,
+  MAX_METHOD_LEN,
+  checkTarget,
+  classifyField,
+  isOws,
+} from './fields.js'
 import { resolveLimits, type ParserLimits, type ParserOptions } from './limits.js'
-import { FIELD_CONTENT, HEX, OWS, QDTEXT, TARGET, TOKEN, equalsAsciiLower } from './tables.js'
+import { FIELD_CONTENT, HEX, OWS, QDTEXT, TARGET, TOKEN } from './tables.js'
 import type { ParserCallbacks, RequestHead } from './types.js'
 
 // Bytes.
@@ -17,8 +28,6 @@ const SEMI = 0x3b
 const EQUALS = 0x3d
 const BACKSLASH = 0x5c
 
-/** Longest accepted method, in bytes. */
-const MAX_METHOD_LEN = 32
 /** Empty lines (CRLF) ignored before a request-line (RFC 9112 §2.2). */
 const MAX_EMPTY_LINES = 4
 /** Most hex digits in a chunk size (leading zeros included). */
@@ -66,20 +75,6 @@ const S_FIELD_VALUE = 36
 const S_FIELD_LF = 37
 const S_FIELDS_END_LF = 38
 const S_HEAD_DONE = 39 // onHead of a body-less request is running
-
-// Header fields the parser interprets.
-const F_OTHER = 0
-const F_HOST = 1
-const F_CONTENT_LENGTH = 2
-const F_TRANSFER_ENCODING = 3
-const F_CONNECTION = 4
-const F_UPGRADE = 5
-const F_EXPECT = 6
-
-// Connection tokens.
-const CONN_CLOSE = 1
-const CONN_KEEP_ALIVE = 2
-const CONN_UPGRADE = 4
 
 /**
  * Field names seen in most requests, in the spellings clients send (Title-Case and lower-case).
@@ -139,112 +134,11 @@ function commonName(buf: Buffer, start: number, end: number): string | null {
   return null
 }
 
-function classifyField(name: string): number {
-  switch (name.length) {
-    case 4:
-      return equalsAsciiLower(name, 0, 4, 'host') ? F_HOST : F_OTHER
-    case 6:
-      return equalsAsciiLower(name, 0, 6, 'expect') ? F_EXPECT : F_OTHER
-    case 7:
-      return equalsAsciiLower(name, 0, 7, 'upgrade') ? F_UPGRADE : F_OTHER
-    case 10:
-      return equalsAsciiLower(name, 0, 10, 'connection') ? F_CONNECTION : F_OTHER
-    case 14:
-      return equalsAsciiLower(name, 0, 14, 'content-length') ? F_CONTENT_LENGTH : F_OTHER
-    case 17:
-      return equalsAsciiLower(name, 0, 17, 'transfer-encoding') ? F_TRANSFER_ENCODING : F_OTHER
-    default:
-      return F_OTHER
-  }
-}
-
-function isOws(c: number): boolean {
-  return c === SP || c === HTAB
-}
-
-/** `1*DIGIT` up to 2^53 - 1, or -1. */
-function parseContentLength(value: string): number {
-  const n = value.length
-  if (n === 0) return -1
-  let v = 0
-  for (let k = 0; k < n; k++) {
-    const d = value.charCodeAt(k) - 0x30
-    if (d < 0 || d > 9) return -1
-    v = v * 10 + d
-    if (v > Number.MAX_SAFE_INTEGER) return -1
-  }
-  return v
-}
-
-/** Bitmask of the `close`, `keep-alive` and `upgrade` tokens of a Connection value. */
-function connectionTokens(value: string): number {
-  let flags = 0
-  const n = value.length
-  let start = 0
-  while (start <= n) {
-    let end = value.indexOf(',', start)
-    if (end === -1) end = n
-    let a = start
-    let b = end
-    while (a < b && isOws(value.charCodeAt(a))) a++
-    while (b > a && isOws(value.charCodeAt(b - 1))) b--
-    if (equalsAsciiLower(value, a, b, 'close')) flags |= CONN_CLOSE
-    else if (equalsAsciiLower(value, a, b, 'keep-alive')) flags |= CONN_KEEP_ALIVE
-    else if (equalsAsciiLower(value, a, b, 'upgrade')) flags |= CONN_UPGRADE
-    start = end + 1
-  }
-  return flags
-}
-
 /** Drops trailing SP/HTAB (leading OWS is skipped by the state machine). */
 function trimOwsEnd(s: string): string {
   let e = s.length
   while (e > 0 && isOws(s.charCodeAt(e - 1))) e--
   return e === s.length ? s : s.slice(0, e)
-}
-
-/** `authority-form` (RFC 9112 §3.2.3): `host:port`, no path, query, fragment or userinfo. */
-function isAuthorityForm(target: string): boolean {
-  const colon = target.lastIndexOf(':')
-  if (colon <= 0 || colon === target.length - 1) return false
-  for (let k = colon + 1; k < target.length; k++) {
-    const c = target.charCodeAt(k)
-    if (c < 0x30 || c > 0x39) return false
-  }
-  for (let k = 0; k < colon; k++) {
-    const c = target.charCodeAt(k)
-    if (c === SLASH || c === 0x3f || c === 0x23 || c === 0x40) return false // / ? # @
-  }
-  return true
-}
-
-/**
- * `absolute-form` (RFC 9112 §3.2.2): `scheme "://" authority …` with a non-empty authority.
- * Returns the index of the colon after the scheme, or -1.
- */
-function absoluteFormScheme(target: string): number {
-  const n = target.length
-  let k = 0
-  for (; k < n; k++) {
-    const c = target.charCodeAt(k)
-    const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
-    if (alpha) continue
-    if (k > 0 && ((c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === DOT)) continue
-    break
-  }
-  if (k === 0 || k + 3 >= n) return -1
-  if (target.charCodeAt(k) !== COLON) return -1
-  if (target.charCodeAt(k + 1) !== SLASH || target.charCodeAt(k + 2) !== SLASH) return -1
-  const first = target.charCodeAt(k + 3)
-  return first !== SLASH && first !== 0x3f && first !== 0x23 ? k : -1
-}
-
-function isValidTarget(method: string, target: string): boolean {
-  if (method === 'CONNECT') return isAuthorityForm(target)
-  const c0 = target.charCodeAt(0)
-  if (c0 === SLASH) return true
-  if (target === '*') return method === 'OPTIONS'
-  return absoluteFormScheme(target) !== -1
 }
 
 /** `Buffer#latin1Slice`: what `toString('latin1', start, end)` calls, minus argument handling. */
@@ -320,15 +214,10 @@ export class RequestParser {
   #versionMajor = 0
   #versionMinor = 0
   #headers: string[] = []
-  #hostCount = 0
   /** The authority of an absolute-form target (it replaces the Host value), else `null`. */
   #authority: string | null = null
-  #contentLength = -1
-  #teSeen = false
-  #chunked = false
-  #connection = 0
-  #hasUpgradeField = false
-  #expectContinue = false
+  /** What the interpreted fields say (Host, Content-Length, Transfer-Encoding, …). */
+  readonly #rules = new FieldRules()
   #switchesProtocol = false
   #trailers: string[] = []
 
@@ -577,27 +466,12 @@ export class RequestParser {
           if (c === SP) {
             this.#target = this.#take(buf, mark, i)
             mark = -1
-            if (!isValidTarget(this.#method, this.#target)) {
-              return this.#fail(
-                'ERR_MUMMY_INVALID_TARGET',
-                `request-target form not allowed for ${this.#method}`,
-              )
-            }
-            if (this.#method === 'CONNECT' && !this.#allowConnect) {
-              return this.#fail(
-                'ERR_MUMMY_CONNECT_UNSUPPORTED',
-                'CONNECT is not supported: this server is not a proxy',
-              )
-            }
-            const c0 = this.#target.charCodeAt(0)
-            if (c0 !== SLASH && c0 !== 0x2a && this.#method !== 'CONNECT') {
-              // absolute-form: its authority is the request's host (RFC 9112 §3.2.2).
-              this.#authority = absoluteFormAuthority(
-                this.#target,
-                absoluteFormScheme(this.#target),
-              )
-              if (this.#authority === null)
-                return this.#fail('ERR_MUMMY_INVALID_HOST', 'invalid authority in request-target')
+            // Beyond origin-form (the hot path, checked here): the target's form, CONNECT, an
+            // absolute-form authority, by the rules of fields.ts.
+            if (this.#target.charCodeAt(0) !== SLASH || this.#method === 'CONNECT') {
+              const form = checkTarget(this.#method, this.#target, this.#allowConnect)
+              if (form instanceof HttpParseError) return this.#failWith(form)
+              this.#authority = form
             }
             this.#st = S_VER_PREFIX
             this.#verPos = 0
@@ -1001,14 +875,8 @@ export class RequestParser {
     this.#versionMajor = 0
     this.#versionMinor = 0
     this.#headers = []
-    this.#hostCount = 0
     this.#authority = null
-    this.#contentLength = -1
-    this.#teSeen = false
-    this.#chunked = false
-    this.#connection = 0
-    this.#hasUpgradeField = false
-    this.#expectContinue = false
+    this.#rules.reset()
     this.#switchesProtocol = false
     this.#trailers = []
     this.#remaining = 0
@@ -1055,103 +923,20 @@ export class RequestParser {
     this.#scratchLen = need
   }
 
-  /** Records a field value and applies the framing rules of the fields the parser interprets. */
+  /** Records a field value and applies the rules of the fields the parser interprets. */
   #fieldValue(value: string): number {
     if (this.#inTrailers) {
       this.#trailers.push(value)
       return 0
     }
     this.#headers.push(value)
-    switch (this.#fieldKind) {
-      case F_OTHER:
-        return 0
-      case F_HOST:
-        if (++this.#hostCount > 1)
-          return this.#fail('ERR_MUMMY_DUPLICATE_HOST', 'more than one Host field')
-        if (this.#authority !== null) {
-          // Ignored in favour of the target's authority, which handlers see in its place.
-          this.#headers[this.#headers.length - 1] = this.#authority
-          return 0
-        }
-        if (!isValidHost(value)) return this.#fail('ERR_MUMMY_INVALID_HOST', 'invalid Host value')
-        return 0
-      case F_CONTENT_LENGTH: {
-        if (this.#contentLength !== -1) {
-          return this.#fail(
-            'ERR_MUMMY_INVALID_CONTENT_LENGTH',
-            'more than one Content-Length field',
-          )
-        }
-        if (this.#teSeen) {
-          return this.#fail('ERR_MUMMY_CL_AND_TE', 'both Content-Length and Transfer-Encoding')
-        }
-        const n = parseContentLength(value)
-        if (n === -1)
-          return this.#fail('ERR_MUMMY_INVALID_CONTENT_LENGTH', 'invalid Content-Length value')
-        this.#contentLength = n
-        return 0
-      }
-      case F_TRANSFER_ENCODING:
-        if (this.#versionMinor === 0) {
-          return this.#fail('ERR_MUMMY_TE_IN_HTTP10', 'Transfer-Encoding in an HTTP/1.0 request')
-        }
-        if (this.#contentLength !== -1) {
-          return this.#fail('ERR_MUMMY_CL_AND_TE', 'both Content-Length and Transfer-Encoding')
-        }
-        this.#teSeen = true
-        return this.#transferCodings(value)
-      case F_CONNECTION:
-        this.#connection |= connectionTokens(value)
-        return 0
-      case F_UPGRADE:
-        this.#hasUpgradeField = true
-        return 0
-      case F_EXPECT:
-        if (equalsAsciiLower(value, 0, value.length, '100-continue')) this.#expectContinue = true
-        return 0
-      default:
-        return 0
-    }
-  }
-
-  /**
-   * Applies one Transfer-Encoding field value: a comma list of codings (empty elements ignored).
-   * Only `chunked` is supported, it must be the last coding and appear once, across all lines.
-   */
-  #transferCodings(value: string): number {
-    const n = value.length
-    let start = 0
-    while (start <= n) {
-      let end = value.indexOf(',', start)
-      if (end === -1) end = n
-      let a = start
-      let b = end
-      start = end + 1
-      while (a < b && isOws(value.charCodeAt(a))) a++
-      while (b > a && isOws(value.charCodeAt(b - 1))) b--
-      if (a === b) continue
-      let nameEnd = a
-      while (nameEnd < b && TOKEN[value.charCodeAt(nameEnd)] === 1) nameEnd++
-      let k = nameEnd
-      while (k < b && isOws(value.charCodeAt(k))) k++
-      const hasParams = k < b && value.charCodeAt(k) === SEMI
-      if (nameEnd === a || (k < b && !hasParams)) {
-        return this.#fail('ERR_MUMMY_INVALID_TRANSFER_ENCODING', 'malformed transfer coding')
-      }
-      if (this.#chunked) {
-        return this.#fail('ERR_MUMMY_CHUNKED_NOT_LAST', 'chunked is not the last transfer coding')
-      }
-      if (!equalsAsciiLower(value, a, nameEnd, 'chunked')) {
-        return this.#fail(
-          'ERR_MUMMY_UNSUPPORTED_TRANSFER_ENCODING',
-          `unsupported transfer coding ${JSON.stringify(value.slice(a, nameEnd))}`,
-        )
-      }
-      if (hasParams) {
-        return this.#fail('ERR_MUMMY_INVALID_TRANSFER_ENCODING', 'chunked takes no parameters')
-      }
-      this.#chunked = true
-    }
+    const kind = this.#fieldKind
+    if (kind === F_OTHER) return 0
+    const authority = this.#authority !== null
+    const error = this.#rules.apply(kind, value, this.#versionMinor, authority)
+    if (error !== null) return this.#failWith(error)
+    // A Host beside an absolute-form target: handlers see the target's authority in its place.
+    if (kind === F_HOST && authority) this.#headers[this.#headers.length - 1] = this.#authority!
     return 0
   }
 
@@ -1160,45 +945,32 @@ export class RequestParser {
    * Returns -1 on error, 1 when a body follows, 0 when the request has no body.
    */
   #headDone(): number {
-    if (this.#versionMinor === 1 && this.#hostCount === 0) {
-      return this.#fail('ERR_MUMMY_MISSING_HOST', 'HTTP/1.1 request without Host')
-    }
-    if (this.#teSeen && !this.#chunked) {
-      return this.#fail('ERR_MUMMY_INVALID_TRANSFER_ENCODING', 'Transfer-Encoding has no coding')
-    }
-    if (this.#method === 'CONNECT' && (this.#teSeen || this.#contentLength !== -1)) {
-      // A proxy would read these bytes as tunnel data, another hop as a body.
-      return this.#fail('ERR_MUMMY_CONNECT_WITH_BODY', 'a CONNECT request carries no content')
-    }
-    if (this.#contentLength > this.#limits.maxBodyLen) {
-      return this.#fail(
-        'ERR_MUMMY_BODY_TOO_LARGE',
-        `Content-Length ${this.#contentLength} exceeds ${this.#limits.maxBodyLen}`,
-      )
-    }
-    const conn = this.#connection
+    const rules = this.#rules
+    const error = rules.finish(this.#method, this.#versionMinor, this.#limits.maxBodyLen)
+    if (error !== null) return this.#failWith(error)
+    const conn = rules.connection
     const keepAlive =
       (conn & CONN_CLOSE) === 0 && (this.#versionMinor === 1 || (conn & CONN_KEEP_ALIVE) !== 0)
     // RFC 9110 §7.8 and §10.1.1: Upgrade and 100-continue are ignored in HTTP/1.0 requests.
     const http11 = this.#versionMinor === 1
-    const upgrade = http11 && (conn & CONN_UPGRADE) !== 0 && this.#hasUpgradeField
+    const upgrade = http11 && (conn & CONN_UPGRADE) !== 0 && rules.hasUpgradeField
     this.#switchesProtocol = upgrade || this.#method === 'CONNECT'
     const head: RequestHead = {
       method: this.#method,
       target: this.#target,
       versionMinor: this.#versionMinor === 1 ? 1 : 0,
       headers: this.#headers,
-      contentLength: this.#contentLength,
-      chunked: this.#chunked,
+      contentLength: rules.contentLength,
+      chunked: rules.chunked,
       keepAlive,
       upgrade,
-      expectContinue: http11 && this.#expectContinue,
+      expectContinue: http11 && rules.expectContinue,
     }
     let hasBody = 1
-    if (this.#chunked) {
+    if (rules.chunked) {
       this.#st = S_CHUNK_SIZE_START
-    } else if (this.#contentLength > 0) {
-      this.#remaining = this.#contentLength
+    } else if (rules.contentLength > 0) {
+      this.#remaining = rules.contentLength
       this.#st = S_BODY_CL
     } else {
       this.#st = S_HEAD_DONE
@@ -1232,7 +1004,11 @@ export class RequestParser {
   }
 
   #fail(code: HttpParseErrorCode, message: string): -1 {
-    this.#err = new HttpParseError(code, message)
+    return this.#failWith(new HttpParseError(code, message))
+  }
+
+  #failWith(error: HttpParseError): -1 {
+    this.#err = error
     this.#st = S_DEAD
     this.#scratchLen = 0
     return -1
