@@ -8,15 +8,15 @@ import { fileURLToPath } from 'node:url'
 const SERVERS = fileURLToPath(new URL('../../apps/wrk-servers/', import.meta.url))
 
 /**
- * Compiles `source` (C) to `binary` with `cc -O2` when the binary is missing or older.
- * Returns `true` when the binary is ready, `false` when there is no C compiler; exits on a
- * compile error.
+ * Compiles `source` (C) to `binary` with `cc -O2` (and `flags`, e.g. `-pthread`) when the binary
+ * is missing or older. Returns `true` when the binary is ready, `false` when there is no C
+ * compiler; exits on a compile error.
  */
-export function compileC(source, binary) {
+export function compileC(source, binary, flags = []) {
   const mtime = (f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1
   if (mtime(binary) >= mtime(source)) return true
   mkdirSync(path.dirname(binary), { recursive: true })
-  const cc = spawnSync('cc', ['-O2', '-o', binary, source], {
+  const cc = spawnSync('cc', ['-O2', ...flags, '-o', binary, source], {
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   if (cc.error?.code === 'ENOENT') return false
