@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a Debian machine with Node 20: the Debian packages the
-# tests and benchmarks use (curl, wrk, chromium, redis-server), pnpm (the version pinned in
-# package.json), and the workspace's dependencies. Safe to run again: it skips what is already there.
+# tests, benchmarks and demos use (curl, wrk, chromium, redis-server, haproxy), pnpm (the version
+# pinned in package.json), and the workspace's dependencies. Safe to run again: it skips what is
+# already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for cmd in curl wrk chromium redis-server; do command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd"); done
+for cmd in curl wrk chromium redis-server haproxy; do
+  # (haproxy is in /usr/sbin, which a user's PATH may lack.)
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$cmd")
+done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== apt-get install ${missing[*]}"
   SUDO=""
@@ -17,6 +21,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
     # The package starts a system-wide Redis on 6379; @mummy/redis's tests start their own.
     $SUDO systemctl disable --now redis-server >/dev/null 2>&1 ||
       $SUDO service redis-server stop >/dev/null 2>&1 || true
+  fi
+  if [[ " ${missing[*]} " == *" haproxy "* ]]; then
+    # The package starts a system-wide haproxy; `pnpm start:cluster` runs its own.
+    $SUDO systemctl disable --now haproxy >/dev/null 2>&1 ||
+      $SUDO service haproxy stop >/dev/null 2>&1 || true
   fi
 fi
 

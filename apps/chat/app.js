@@ -1,10 +1,12 @@
 // The chat's handlers: the page, the WebSocket upgrade and every WebSocket event. This module
-// is loaded by each worker thread; state lives in SQLite, never in module variables.
+// is loaded by each worker thread; state lives in SQLite — or, with REDIS_URL, in Redis, shared
+// by every instance — never in module variables.
 import fs, { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { Router, parseUploadMetadata, publish, publishEvent } from '@mummy/server'
 import { chatQueries, filesPath, openDatabase } from './db.js'
+import { redisChat } from './redis-store.js'
 import {
   checkNick,
   checkRoom,
@@ -14,8 +16,14 @@ import {
   watchTopic,
 } from './protocol.js'
 
-// This worker's own connection to the shared database.
-const chat = chatQueries(openDatabase())
+// This worker's own connection to the shared store: the SQLite file, or Redis when the chat runs
+// on several instances (server.js sets CHAT_INSTANCE then). The SQLite queries answer at once,
+// Redis's asynchronously: the handlers await both.
+const REDIS_URL = process.env.REDIS_URL || undefined
+const INSTANCE = process.env.CHAT_INSTANCE
+const chat = REDIS_URL === undefined ? chatQueries(openDatabase()) : redisChat(REDIS_URL, INSTANCE)
+// Which instance answered, on every page and asset (to see the balancer at work).
+const instanceHeader = REDIS_URL === undefined ? {} : { 'X-Chat-Instance': INSTANCE }
 
 const assets = {
   '/': ['text/html; charset=utf-8', 'index.html'],
@@ -26,16 +34,23 @@ const assets = {
   '/ui.js': ['text/javascript; charset=utf-8', 'ui.js'],
 }
 
+// The assets are kept as strings: respond() moves a Buffer body that owns its memory to the IO
+// thread (it is detached afterwards), so a Buffer read once could be sent only once.
 const router = new Router()
 for (const [route, [type, file]] of Object.entries(assets)) {
-  const body = readFileSync(new URL(`./public/${file}`, import.meta.url))
+  const body = readFileSync(new URL(`./public/${file}`, import.meta.url), 'utf8')
   router.get(route, (request) =>
-    request.respond(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' }, body),
+    request.respond(
+      200,
+      { 'Content-Type': type, 'Cache-Control': 'no-cache', ...instanceHeader },
+      body,
+    ),
   )
 }
 // The tus client the page uploads files with (its browser build, from node_modules).
 const tusClient = readFileSync(
   createRequire(import.meta.url).resolve('tus-js-client/dist/tus.min.js'),
+  'utf8',
 )
 router.get('/vendor/tus.min.js', (request) =>
   request.respond(200, { 'Content-Type': 'text/javascript; charset=utf-8' }, tusClient),
@@ -51,9 +66,9 @@ router.get('/ws', (request) => {
 })
 
 // A room's messages as Server-Sent Events, for read-only watchers (/watch.html?room=lobby).
-// Each event's id is the message's row id: a reconnecting EventSource sends the last one it
-// got as Last-Event-ID, and gets exactly what it missed.
-router.get('/rooms/:room/events', (request) => {
+// Each event's id is the message's row id (with Redis: its stream entry id): a reconnecting
+// EventSource sends the last one it got as Last-Event-ID, and gets exactly what it missed.
+router.get('/rooms/:room/events', async (request) => {
   const room = checkRoom(request.pathParams.room)
   if (room.error !== undefined) {
     request.respond(400, { 'Content-Type': 'text/plain; charset=utf-8' }, `${room.error}\n`)
@@ -61,11 +76,11 @@ router.get('/rooms/:room/events', (request) => {
   }
   const stream = request.respondSSE()
   // Subscribe before reading the backlog, so nothing said in between is missed (a message
-  // may then come twice, live and from the backlog: the page keeps one per id).
+  // may then come twice, live and from the backlog: the page keeps one per id). With Redis,
+  // a stream resuming from a stream entry id is caught up by the server itself.
   stream.subscribe(watchTopic(room.value))
-  const after = /^[0-9]+$/.test(stream.lastEventId ?? '') ? Number(stream.lastEventId) : undefined
   stream.send({ event: 'room', retry: 1000, data: room.value })
-  for (const { id, ...message } of chat.backlog(room.value, after))
+  for (const { id, ...message } of await chat.backlog(room.value, stream.lastEventId))
     stream.send({ event: 'message', id: String(id), data: JSON.stringify(message) })
 })
 
@@ -77,7 +92,7 @@ router.get('/rooms/:room/events', (request) => {
 const FILES = filesPath()
 const FILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-function uploads(request) {
+async function uploads(request) {
   if (request.method === 'POST') {
     // Who shares what where: checked before the upload exists.
     const meta = parseUploadMetadata(request.headers.get('upload-metadata') ?? '') ?? {}
@@ -96,13 +111,8 @@ function uploads(request) {
   const file = { id: upload.id, name: cleanFileName(upload.metadata.filename), size: upload.length }
   const room = checkRoom(upload.metadata.room).value
   const nick = checkNick(upload.metadata.nick).value
-  const { id, message } = chat.say(room, nick, `shared ${file.name}`, file)
-  toRoom(room, { type: 'message', ...message })
-  publishEvent(watchTopic(room), {
-    event: 'message',
-    id: String(id),
-    data: JSON.stringify(message),
-  })
+  const { id, message } = await chat.say(room, nick, `shared ${file.name}`, file)
+  post(room, id, message)
 }
 router.all('/uploads', uploads)
 router.all('/uploads/**', uploads)
@@ -131,54 +141,64 @@ function toRoom(room, message) {
   publish(roomTopic(room), JSON.stringify(message))
 }
 
-function sendMembers(room) {
-  toRoom(room, { type: 'members', room, nicks: chat.members(room) })
+/**
+ * A stored message to the room's watchers (`id`: its row id; none with Redis, where the
+ * watch topic's history gives it one) and members. The watchers' event first: with Redis, it
+ * is what stores the message, and one instance's publishes reach Redis in order, so whoever
+ * sees the message live finds it in the history too.
+ */
+function post(room, id, message) {
+  const data = JSON.stringify(message)
+  publishEvent(
+    watchTopic(room),
+    id === undefined ? { event: 'message', data } : { event: 'message', id: String(id), data },
+  )
+  toRoom(room, { type: 'message', ...message })
 }
 
-function join(ws, nick, room) {
-  const before = chat.member(ws.id)
-  if (before !== undefined && before.room !== room) leave(ws)
-  chat.join(ws.id, nick, room)
+async function sendMembers(room) {
+  toRoom(room, { type: 'members', room, nicks: await chat.members(room) })
+}
+
+async function join(ws, nick, room) {
+  const before = await chat.member(ws.id)
+  if (before !== undefined && before.room !== room) await leave(ws)
+  await chat.join(ws.id, nick, room)
   const entering = before === undefined || before.room !== room
   // Subscribe before reading the history, so nothing said in between is missed. Commands from
   // one thread reach the IO thread in order: the joiner sees the history, then the notice.
   if (entering) ws.subscribe(roomTopic(room))
-  send(ws, { type: 'history', room, nick, messages: chat.history(room) })
+  send(ws, { type: 'history', room, nick, messages: await chat.history(room) })
   if (entering) toRoom(room, { type: 'notice', text: `${nick} joined #${room}` })
   else if (before.nick !== nick) {
     toRoom(room, { type: 'notice', text: `${before.nick} is now known as ${nick}` })
   }
-  sendMembers(room)
+  await sendMembers(room)
 }
 
-function leave(ws) {
-  const gone = chat.leave(ws.id)
+async function leave(ws) {
+  const gone = await chat.leave(ws.id)
   if (gone === undefined) return
   ws.unsubscribe(roomTopic(gone.room))
   toRoom(gone.room, { type: 'notice', text: `${gone.nick} left #${gone.room}` })
-  sendMembers(gone.room)
+  await sendMembers(gone.room)
 }
 
-function say(ws, text) {
-  const me = chat.member(ws.id)
+async function say(ws, text) {
+  const me = await chat.member(ws.id)
   if (me === undefined) {
     send(ws, { type: 'error', text: 'join a room first' })
     return
   }
-  const { id, message } = chat.say(me.room, me.nick, text)
-  toRoom(me.room, { type: 'message', ...message })
-  publishEvent(watchTopic(me.room), {
-    event: 'message',
-    id: String(id),
-    data: JSON.stringify(message),
-  })
+  const { id, message } = await chat.say(me.room, me.nick, text)
+  post(me.room, id, message)
 }
 
 /**
  * Every WebSocket event, on a worker: events of one connection come in order, one at a time;
  * other connections are handled meanwhile on the other workers.
  */
-export function websocketHandler(ws, event, message) {
+export async function websocketHandler(ws, event, message) {
   switch (event) {
     case 'open':
       break
@@ -193,10 +213,11 @@ export function websocketHandler(ws, event, message) {
         return
       }
       try {
-        if (parsed.type === 'join') join(ws, parsed.nick, parsed.room)
-        else say(ws, parsed.text)
+        if (parsed.type === 'join') await join(ws, parsed.nick, parsed.room)
+        else await say(ws, parsed.text)
       } catch (error) {
-        // A database failure (disk full, locked too long): tell the client, let the server log it.
+        // A store failure (disk full, locked too long, Redis away): tell the client, let the
+        // server log it.
         send(ws, { type: 'error', text: 'the server could not do that, try again' })
         throw error
       }
@@ -205,7 +226,7 @@ export function websocketHandler(ws, event, message) {
     case 'error':
       break
     case 'close':
-      leave(ws)
+      await leave(ws)
       break
   }
 }

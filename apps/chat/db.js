@@ -114,13 +114,13 @@ export function chatQueries(db) {
     },
     history: (room) => history.all(room, HISTORY_LENGTH).map(withFile),
     /**
-     * Messages with their ids, for a watcher: those after `afterId` (a reconnect's
-     * Last-Event-ID; at most HISTORY_LENGTH × 10), or the last HISTORY_LENGTH.
+     * Messages with their ids, for a watcher: those after the row id `lastEventId` (a
+     * reconnect's Last-Event-ID; at most HISTORY_LENGTH × 10), or the last HISTORY_LENGTH.
      */
-    backlog: (room, afterId) =>
-      (afterId === undefined
-        ? recent.all(room, HISTORY_LENGTH)
-        : since.all(room, afterId, HISTORY_LENGTH * 10)
+    backlog: (room, lastEventId) =>
+      (/^[0-9]+$/.test(lastEventId ?? '')
+        ? since.all(room, Number(lastEventId), HISTORY_LENGTH * 10)
+        : recent.all(room, HISTORY_LENGTH)
       ).map(withFile),
   }
 }

@@ -1,7 +1,8 @@
 // The read-only room page: one EventSource on /rooms/<room>/events. The browser reconnects by
 // itself and sends the id of the last message it got (Last-Event-ID), so the server sends
-// exactly what was missed. Messages are kept in id order, one per id.
-/* global document, location, EventSource */
+// exactly what was missed. Messages are kept in id order, one per id. An id is a row id (`42`,
+// SQLite) or a Redis Stream entry id (`1733390000000-0`, the chat on several instances).
+/* global CSS, document, location, EventSource */
 
 import { $, messageItem, setStatus } from './ui.js'
 
@@ -19,18 +20,25 @@ source.onopen = () => setStatus('online', 'watching')
 source.onerror = () => setStatus('offline', 'reconnecting…')
 source.addEventListener('message', (event) => {
   stats.received++
-  show(Number(event.lastEventId), JSON.parse(event.data))
+  show(event.lastEventId, JSON.parse(event.data))
 })
 
+/** Whether id `a` comes before id `b`: `<n>` or `<ms>-<seq>`, compared number by number. */
+function before(a, b) {
+  const [am, as = 0] = a.split('-').map(Number)
+  const [bm, bs = 0] = b.split('-').map(Number)
+  return am !== bm ? am < bm : as < bs
+}
+
 function show(id, message) {
-  if (messages.querySelector(`[data-id="${id}"]`) !== null) return
+  if (messages.querySelector(`[data-id="${CSS.escape(id)}"]`) !== null) return
   stats.shown++
   const item = messageItem(message)
-  item.dataset.id = String(id)
+  item.dataset.id = id
   // In id order: a live message can overtake the backlog sent on (re)connect.
   let next = null
   for (const other of messages.children)
-    if (Number(other.dataset.id) > id) {
+    if (before(id, other.dataset.id)) {
       next = other
       break
     }
