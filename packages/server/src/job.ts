@@ -119,11 +119,11 @@ export function jobFunction(env: JobEnvironment): JobFunction {
       fields: job[9],
       tusPatch: job[10],
       settings,
-      sink: (status, headers, bytes) => {
-        if (transfer) {
-          const owned = exact(bytes)
-          port.post(['r', status, headers, owned], transferList(owned))
-        } else port.post(['r', status, headers, bytes])
+      sink: (status, headers, bytes, owned) => {
+        if (transfer && owned) {
+          const exactly = exact(bytes)
+          port.post(['r', status, headers, exactly], transferList(exactly))
+        } else port.post(['r', status, headers, bytes]) // cloned: the caller keeps its buffer
         // Send now: work the handler does after answering must not hold the answer back.
         port.flush()
       },

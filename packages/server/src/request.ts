@@ -77,7 +77,13 @@ export type Body = string | Uint8Array
  * Where a finished response goes: a worker posts it to the IO thread, the inline mode writes
  * it directly. `headers` is validated and flat; `body` is final (compressed when chosen).
  */
-export type ResponseSink = (status: number, headers: string[], body: Uint8Array) => void
+export type ResponseSink = (
+  status: number,
+  headers: string[],
+  body: Uint8Array,
+  /** `body` was made here (encoded or compressed): it may be moved. Else it is the caller's. */
+  owned: boolean,
+) => void
 
 const EMPTY = new Uint8Array(0)
 /** Encodes into a buffer of exactly the text's size (never a pooled slab), so it can be transferred. */
@@ -701,6 +707,8 @@ export class Request {
     const flat = flattenHeaders(headers)
     let bytes: Uint8Array =
       body === undefined ? EMPTY : typeof body === 'string' ? ENCODER.encode(body) : body
+    // The caller's own buffer is never moved away from it (it may send it again).
+    let owned = bytes !== body
     const c = this.#settings.compression
     if (
       c.enabled &&
@@ -721,11 +729,12 @@ export class Request {
         const coding = negotiateEncoding(this.headers.get('accept-encoding'), c.encodings)
         if (coding !== null) {
           bytes = compressBody(bytes, coding, c.level)
+          owned = true
           flat.push('Content-Encoding', coding)
         }
       }
     }
     this.#responded = true
-    this.#sink(status, flat, bytes)
+    this.#sink(status, flat, bytes, owned)
   }
 }

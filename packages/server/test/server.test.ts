@@ -44,6 +44,14 @@ describe.each(TRANSPORTS)('server on 4 workers (%s transport)', (transport) => {
     expect(res.headers.get('date')).not.toBeNull()
   })
 
+  it('answers with the same Buffer again and again: the handler keeps its buffer', async () => {
+    // 8 answers on 4 workers: each worker answers it at least twice on most runs.
+    for (let i = 0; i < 8; i++) {
+      const res = await fetchText(port, '/shared-buffer')
+      expect([res.status, res.body.length, res.body.slice(0, 3)]).toEqual([200, 20_000, 'yyy'])
+    }
+  })
+
   it('runs handlers on worker threads, not the IO thread', async () => {
     const ids = new Set<string>()
     for (let i = 0; i < 20; i++) ids.add((await fetchText(port, '/thread')).body)
