@@ -413,8 +413,15 @@ class UwsStream implements TransportStream {
     if (writer.closed) return
     if (this.length >= 0) {
       if (this.#body.short) {
-        // Short of its Content-Length: only closing the connection tells the client.
-        this.abort()
+        // Short of its Content-Length: only closing the connection tells the client — once
+        // what was written has left (closing inside the cork that wrote it would drop it all,
+        // head included).
+        writer.closed = true
+        this.finish(false)
+        writer.transport.settled(writer)
+        setImmediate(() => {
+          if (!writer.gone) writer.res.close()
+        })
       } else if (this.length === 0) {
         writer.closed = true
         writer.res.cork(() => writer.res.end(EMPTY, false))
@@ -460,6 +467,8 @@ class UwsStream implements TransportStream {
 class UwsResponseWriter implements ResponseWriter, BodyControl {
   ended = false
   closed = false
+  /** uWebSockets.js reported the connection gone: `res` must not be touched any more. */
+  gone = false
   streamed: UwsStream | null = null
   /** The request's body is still arriving (set and cleared by the transport). */
   receiving = false
@@ -850,6 +859,7 @@ export class UwsTransport implements Transport {
     this.#writers.add(writer)
     let bodySink: BodySink | null = null
     res.onAborted(() => {
+      writer.gone = true
       if (writer.closed) return
       writer.closed = true
       writer.flushDeferred()
