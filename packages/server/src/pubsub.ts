@@ -9,7 +9,7 @@
  * subscriber (WebSocket or event stream), and lets go with the last.
  */
 import type { Transport, TransportWebSocket } from '@mummy/io-loop'
-import type { SseEvent } from '@mummy/sse'
+import { encodeEvent, type SseEvent } from '@mummy/sse'
 import type { LogLevel } from './log.js'
 import type { SseHub } from './sse-hub.js'
 
@@ -150,7 +150,8 @@ export class Topics {
     // other instances' streams get too.
     const delivered = this.#transport()?.publish(topic, kind, data, except) ?? 0
     void engine.publish(topic, message).then((id) => {
-      if (this.#sse.has(topic)) this.#sse.publish(topic, { data: text(data), id: id ?? undefined })
+      if (!this.#sse.has(topic)) return
+      this.#later(topic, () => this.#sse.publish(topic, { data: text(data), id: id ?? undefined }))
     })
     return delivered
   }
@@ -183,10 +184,20 @@ export class Topics {
       void engine.publish(topic, message)
       return delivered
     }
+    encodeEvent(event) // a field that cannot be sent throws here, to the caller, as without an engine
     void engine.publish(topic, message).then((id) => {
-      this.#sse.publish(topic, id === null ? event : { ...event, id })
+      this.#later(topic, () => this.#sse.publish(topic, id === null ? event : { ...event, id }))
     })
     return 0
+  }
+
+  /** Local delivery once the engine answered: a failure is logged, never an unhandled rejection. */
+  #later(topic: string, deliver: () => void): void {
+    try {
+      deliver()
+    } catch (error) {
+      this.#log('error', `delivering a message of topic ${topic}: ${String(error)}`)
+    }
   }
 
   /** A message from another instance (`id`: its history id). */

@@ -146,7 +146,13 @@ export class SseHub implements SseListener {
             message.kind === 'event'
               ? { ...message.event, id: entry.id }
               : { data: message.data, id: entry.id }
-          this.#streams.write(id, Buffer.from(encodeEvent(event)))
+          let bytes: Buffer
+          try {
+            bytes = Buffer.from(encodeEvent(event))
+          } catch {
+            continue // (written by something else than an instance of this server)
+          }
+          this.#streams.write(id, bytes)
           last = entry.id
         }
         for (const [eventId, bytes] of catching.held)
