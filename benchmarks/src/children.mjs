@@ -9,12 +9,12 @@ const SERVERS = fileURLToPath(new URL('../../apps/wrk-servers/', import.meta.url
 
 /**
  * Compiles `source` (C) to `binary` with `cc -O2` (and `flags`, e.g. `-pthread`) when the binary
- * is missing or older. Returns `true` when the binary is ready, `false` when there is no C
- * compiler; exits on a compile error.
+ * is missing or older than `source` or one of the `headers` it includes. Returns `true` when the
+ * binary is ready, `false` when there is no C compiler; exits on a compile error.
  */
-export function compileC(source, binary, flags = []) {
+export function compileC(source, binary, flags = [], headers = []) {
   const mtime = (f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1
-  if (mtime(binary) >= mtime(source)) return true
+  if (mtime(binary) >= Math.max(...[source, ...headers].map(mtime))) return true
   mkdirSync(path.dirname(binary), { recursive: true })
   const cc = spawnSync('cc', ['-O2', ...flags, '-o', binary, source], {
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -3,26 +3,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import Database from 'better-sqlite3'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
-import { freePort, openEvents, openSocket, startProcess, until } from './helpers.js'
+import {
+  freePort,
+  joinRoom,
+  launchBrowser,
+  openEvents,
+  openPage as openPageIn,
+  openSocket,
+  startProcess,
+  until,
+} from './helpers.js'
 
 const SERVER = fileURLToPath(new URL('../server.js', import.meta.url))
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url))
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 const dirs = []
 const servers = []
@@ -52,33 +49,14 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
   let browser
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`)
-    }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    browser = await launchBrowser()
   }, 30_000)
 
   afterAll(async () => {
     await browser?.close()
   })
 
-  async function openPage(base) {
-    // One context each: two separate visitors (their own localStorage).
-    const context = await browser.newContext({ viewport: { width: 1000, height: 640 } })
-    const page = await context.newPage()
-    const errors = []
-    page.on('pageerror', (error) => errors.push(error.message))
-    await page.goto(base)
-    return { page, errors }
-  }
-
-  async function join(page, nick, room) {
-    await page.fill('#nick', nick)
-    await page.fill('#room', room)
-    await page.click('#join-button')
-    await page.locator('#room-title', { hasText: `#${room}` }).waitFor()
-    await page.locator('#text:not([disabled])').waitFor()
-  }
+  const openPage = (base) => openPageIn(browser, base)
 
   it('two visitors talk in a room; after a restart the history is still there', async () => {
     const db = tempDatabase()
@@ -88,8 +66,8 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
 
     const alice = await openPage(base)
     const bob = await openPage(base)
-    await join(alice.page, 'alice', 'lobby')
-    await join(bob.page, 'bob', 'lobby')
+    await joinRoom(alice.page, 'alice', 'lobby')
+    await joinRoom(bob.page, 'bob', 'lobby')
     await alice.page.locator('#messages .notice', { hasText: 'bob joined #lobby' }).waitFor()
     await alice.page.locator('#members li', { hasText: 'bob' }).waitFor()
 
@@ -116,7 +94,7 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
 
     // Bob reloads the page and joins again: the history shows the earlier messages.
     await bob.page.reload()
-    await join(bob.page, 'bob', 'lobby')
+    await joinRoom(bob.page, 'bob', 'lobby')
     const texts = await bob.page.locator('#messages .message .text').allTextContents()
     expect(texts).toEqual(['Hello from alice!', 'hi alice, bob here'])
     await bob.page.locator('#members li', { hasText: 'alice' }).waitFor()
@@ -144,8 +122,8 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
     const base = `http://127.0.0.1:${port}/`
     const alice = await openPage(base)
     const bob = await openPage(base)
-    await join(alice.page, 'alice', 'files')
-    await join(bob.page, 'bob', 'files')
+    await joinRoom(alice.page, 'alice', 'files')
+    await joinRoom(bob.page, 'bob', 'files')
     const bytes = randomBytes(20 * 1024 * 1024 + 321)
     await alice.page.setInputFiles('#file', {
       name: 'report ü #1.bin',
@@ -181,7 +159,7 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
     )
     // It is in the room's history for whoever comes later.
     const carol = await openPage(base)
-    await join(carol.page, 'carol', 'files')
+    await joinRoom(carol.page, 'carol', 'files')
     await carol.page.locator('#messages .message .file', { hasText: 'report ü #1.bin' }).waitFor()
 
     mkdirSync(OUTPUT, { recursive: true })
@@ -200,7 +178,7 @@ describe.each(['node', 'uws'])('chat in a browser (%s transport)', (transport) =
     let server = await startChat(db, port, transport)
     const base = `http://127.0.0.1:${port}/`
     const alice = await openPage(base)
-    await join(alice.page, 'alice', 'lobby')
+    await joinRoom(alice.page, 'alice', 'lobby')
     await alice.page.fill('#text', 'said before anyone watched')
     await alice.page.press('#text', 'Enter')
     await alice.page.locator('#messages .message', { hasText: 'before anyone' }).waitFor()

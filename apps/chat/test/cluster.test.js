@@ -9,23 +9,21 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
-import { freePort, openEvents, openSocket, sleep, startProcess, until } from './helpers.js'
+import {
+  freePort,
+  joinRoom,
+  launchBrowser,
+  openEvents,
+  openPage as openPageIn,
+  openSocket,
+  sleep,
+  startProcess,
+  until,
+} from './helpers.js'
 
 const SERVER = fileURLToPath(new URL('../server.js', import.meta.url))
 const SCRIPT = fileURLToPath(new URL('../../../scripts/start-cluster.sh', import.meta.url))
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url))
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 const join = (ws, nick, room) => ws.send(JSON.stringify({ type: 'join', nick, room }))
 const say = (ws, text) => ws.send(JSON.stringify({ type: 'say', text }))
@@ -267,11 +265,8 @@ describe('chat on two instances in a browser', () => {
   let browser
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`)
-    }
+    browser = await launchBrowser()
     cluster = await startCluster()
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
   }, 60_000)
 
   afterAll(async () => {
@@ -279,22 +274,7 @@ describe('chat on two instances in a browser', () => {
     await cluster?.stop()
   })
 
-  async function openPage(base) {
-    const context = await browser.newContext({ viewport: { width: 1000, height: 640 } })
-    const page = await context.newPage()
-    const errors = []
-    page.on('pageerror', (error) => errors.push(error.message))
-    await page.goto(base)
-    return { page, errors }
-  }
-
-  async function joinRoom(page, nick, room) {
-    await page.fill('#nick', nick)
-    await page.fill('#room', room)
-    await page.click('#join-button')
-    await page.locator('#room-title', { hasText: `#${room}` }).waitFor()
-    await page.locator('#text:not([disabled])').waitFor()
-  }
+  const openPage = (base) => openPageIn(browser, base)
 
   it("two pages on two instances see each other's messages and shared files", async () => {
     const baseA = `${cluster.http(cluster.a)}/`

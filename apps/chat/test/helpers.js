@@ -1,8 +1,11 @@
-// Helpers for the demo tests: free ports, servers started as real processes, WebSocket clients.
+// Helpers for the demo tests: free ports, servers started as real processes, WebSocket clients,
+// pages in a real browser (Debian's chromium, driven by playwright-core).
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import { SseParser } from '@mummy/sse'
+import { chromium } from 'playwright-core'
 import WebSocket from 'ws'
 
 export async function freePort() {
@@ -93,4 +96,44 @@ export function openEvents(url, target, headers = {}) {
     )
     req.on('error', reject)
   })
+}
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+/** Launches headless chromium (CHROMIUM_PATH, default /usr/bin/chromium); fails if it is missing. */
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`)
+  }
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+}
+
+/** Opens `base` in a new context of `browser`; `errors` collects the page's uncaught errors. */
+export async function openPage(browser, base) {
+  // One context each: two separate visitors (their own localStorage).
+  const context = await browser.newContext({ viewport: { width: 1000, height: 640 } })
+  const page = await context.newPage()
+  const errors = []
+  page.on('pageerror', (error) => errors.push(error.message))
+  await page.goto(base)
+  return { page, errors }
+}
+
+/** Joins `room` as `nick` with the page's form and waits until the room is open. */
+export async function joinRoom(page, nick, room) {
+  await page.fill('#nick', nick)
+  await page.fill('#room', room)
+  await page.click('#join-button')
+  await page.locator('#room-title', { hasText: `#${room}` }).waitFor()
+  await page.locator('#text:not([disabled])').waitFor()
 }

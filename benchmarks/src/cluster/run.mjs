@@ -12,9 +12,9 @@
 //   [--paced-messages 200] [--warmup 20] [--threads 2] [--servers mummy,mummy-uws,socketio]
 //   [--client c|node] [--out DIR]
 // Load comes from clusterload.c (compiled here to benchmarks/.build/clusterload with `cc` when
-// missing or older than the source); without a C compiler, or with --client node, from
-// client.mjs. redis-server (Debian package, installed by scripts/setup.sh) is started on a free
-// port without persistence and stopped at the end.
+// missing or older than the source or ../ws/wsclient.h); without a C compiler, or with --client
+// node, from client.mjs. redis-server (Debian package, installed by scripts/setup.sh) is started
+// on a free port without persistence and stopped at the end.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -66,7 +66,7 @@ function loadClient() {
   ]
   if (args.client === 'node') return node
   const binary = here('../../.build/clusterload')
-  if (!compileC(here('clusterload.c'), binary, ['-pthread'])) {
+  if (!compileC(here('clusterload.c'), binary, ['-pthread'], [here('../ws/wsclient.h')])) {
     console.error('note: no C compiler (cc) found; using the Node load client client.mjs')
     return [node[0], `${node[1]}; no C compiler for clusterload.c`]
   }

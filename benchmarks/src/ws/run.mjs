@@ -4,7 +4,8 @@
 // in one run, medians of RUNS (default 3).
 // Usage: node benchmarks/src/ws/run.mjs [--runs 3] [--seconds 5] [--connections 100] [--subscribers 1000] [--messages 200] [--paced-messages 200] [--client c|node]
 // Load comes from wsload.c (compiled here to benchmarks/.build/wsload with `cc` when missing or
-// older than the source); without a C compiler, or with --client node, from client.mjs.
+// older than the source or wsclient.h); without a C compiler, or with --client node, from
+// client.mjs.
 import { fileURLToPath } from 'node:url'
 import { compileC, median, parseArgs, runJson, startServer, stopServer } from '../children.mjs'
 
@@ -23,7 +24,7 @@ function loadClient() {
   if (args.client === 'node') return node
   const source = here('wsload.c')
   const binary = here('../../.build/wsload')
-  if (!compileC(source, binary)) {
+  if (!compileC(source, binary, [], [here('wsclient.h')])) {
     console.error('note: no C compiler (cc) found; using the Node load client client.mjs')
     return [node[0], `${node[1]}; no C compiler for wsload.c`]
   }

@@ -26,23 +26,7 @@
  * exits 1, never a rate. Build: cc -O2 -o wsload wsload.c
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <time.h>
-#include <unistd.h>
+#include <stddef.h> /* the rest comes with wsclient.h, included below conn */
 
 #define PAYLOAD_LEN 32
 #define RBUF_CAP 16384
@@ -87,18 +71,14 @@ static long long delivered, total;   /* fanout, fanout-paced */
 static long long target;             /* fanout, fanout-paced: deliveries to wait for */
 static long long t_last;             /* fanout, fanout-paced: time delivered reached target */
 static long long sent;               /* fanout-paced: messages the publisher has sent */
-static FILE *urandom;
 static long poll_ns; /* sleep between event-loop passes (fan-out deliveries only) */
 
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("wsload: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
+#define WS_PROG "wsload"
+#define WS_MAX_MESSAGE PAYLOAD_LEN
+#define WS_MAX_MESSAGE_EXPECT "%d"
+#define WS_EPFD(c) epfd
+#define WS_PORT(c) port
+#include "wsclient.h"
 
 static void fail(conn *c, const char *fmt, ...) {
   va_list ap;
@@ -110,213 +90,15 @@ static void fail(conn *c, const char *fmt, ...) {
   exit(1);
 }
 
-static long long now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void random_bytes(void *buf, size_t n) {
-  if (fread(buf, 1, n, urandom) != n) die("cannot read /dev/urandom");
-}
-
-/* ---- SHA-1 (FIPS 180-1) and base64, just enough for Sec-WebSocket-Accept ---- */
-
-#define ROL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
-
-static void sha1(const unsigned char *msg, size_t len, unsigned char out[20]) {
-  uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
-  size_t padded = ((len + 8) / 64 + 1) * 64, i;
-  unsigned char *m = calloc(padded, 1);
-  if (!m) die("out of memory");
-  memcpy(m, msg, len);
-  m[len] = 0x80;
-  for (i = 0; i < 8; i++) m[padded - 1 - i] = (unsigned char)((uint64_t)len * 8 >> (8 * i));
-  for (size_t off = 0; off < padded; off += 64) {
-    uint32_t w[80], a, b, c, d, e;
-    for (i = 0; i < 16; i++)
-      w[i] = (uint32_t)m[off + 4 * i] << 24 | (uint32_t)m[off + 4 * i + 1] << 16 |
-             (uint32_t)m[off + 4 * i + 2] << 8 | m[off + 4 * i + 3];
-    for (i = 16; i < 80; i++) w[i] = ROL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    for (i = 0; i < 80; i++) {
-      uint32_t f, k, t;
-      if (i < 20) f = (b & c) | (~b & d), k = 0x5A827999u;
-      else if (i < 40) f = b ^ c ^ d, k = 0x6ED9EBA1u;
-      else if (i < 60) f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDCu;
-      else f = b ^ c ^ d, k = 0xCA62C1D6u;
-      t = ROL(a, 5) + f + e + k + w[i];
-      e = d, d = c, c = ROL(b, 30), b = a, a = t;
-    }
-    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
-  }
-  free(m);
-  for (i = 0; i < 20; i++) out[i] = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
-}
-
-static void base64(const unsigned char *in, size_t len, char *out) {
-  static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t i, o = 0;
-  for (i = 0; i + 2 < len; i += 3) {
-    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-    out[o++] = tbl[v >> 18], out[o++] = tbl[v >> 12 & 63], out[o++] = tbl[v >> 6 & 63], out[o++] = tbl[v & 63];
-  }
-  if (len - i == 1) {
-    uint32_t v = (uint32_t)in[i] << 16;
-    out[o++] = tbl[v >> 18], out[o++] = tbl[v >> 12 & 63], out[o++] = '=', out[o++] = '=';
-  } else if (len - i == 2) {
-    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-    out[o++] = tbl[v >> 18], out[o++] = tbl[v >> 12 & 63], out[o++] = tbl[v >> 6 & 63], out[o++] = '=';
-  }
-  out[o] = 0;
-}
-
-/* ---- sockets ---- */
-
-static void set_events(conn *c, uint32_t events) {
-  struct epoll_event ev;
-  ev.events = events;
-  ev.data.ptr = c;
-  if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) fail(c, "epoll_ctl: %s", strerror(errno));
-}
-
-/* Writes now if nothing is queued; queues what the socket does not take and waits for EPOLLOUT. */
-static void send_bytes(conn *c, const unsigned char *buf, size_t n) {
-  if (c->wlen == 0) {
-    ssize_t w = send(c->fd, buf, n, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK) fail(c, "send: %s", strerror(errno));
-      w = 0;
-    }
-    if ((size_t)w == n) return;
-    buf += w, n -= (size_t)w;
-  }
-  if (c->wlen + n > c->wcap) {
-    c->wcap = (c->wlen + n) * 2;
-    c->wbuf = realloc(c->wbuf, c->wcap);
-    if (!c->wbuf) die("out of memory");
-  }
-  memcpy(c->wbuf + c->wlen, buf, n);
-  c->wlen += n;
-  if (!c->want_out) c->want_out = 1, set_events(c, EPOLLIN | EPOLLOUT);
-}
-
-static void flush(conn *c) {
-  while (c->wlen > 0) {
-    ssize_t w = send(c->fd, c->wbuf, c->wlen, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      fail(c, "send: %s", strerror(errno));
-    }
-    memmove(c->wbuf, c->wbuf + w, c->wlen - (size_t)w);
-    c->wlen -= (size_t)w;
-  }
-  if (c->want_out) c->want_out = 0, set_events(c, EPOLLIN);
-}
-
-/* A masked client frame (FIN + opcode) into out; returns its length. payload length <= 125. */
-static size_t build_frame(conn *c, int opcode, const unsigned char *payload, size_t len, unsigned char *out) {
-  out[0] = (unsigned char)(0x80 | opcode);
-  out[1] = (unsigned char)(0x80 | len);
-  memcpy(out + 2, c->mask, 4);
-  for (size_t i = 0; i < len; i++) out[6 + i] = payload[i] ^ c->mask[i & 3];
-  return 6 + len;
-}
-
 static void send_message(conn *c) {
   c->in_flight = 1;
   send_bytes(c, c->frame, c->frame_len);
 }
 
-static void start_connect(conn *c) {
-  struct sockaddr_in addr;
-  struct epoll_event ev;
-  int one = 1;
-  c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (c->fd < 0) fail(c, "socket: %s", strerror(errno));
-  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  memset(&addr, 0, sizeof addr);
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons((uint16_t)port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS)
-    fail(c, "connect to 127.0.0.1:%d: %s", port, strerror(errno));
-  c->state = ST_CONNECTING;
-  ev.events = EPOLLIN | EPOLLOUT;
-  ev.data.ptr = c;
-  if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) fail(c, "epoll_ctl: %s", strerror(errno));
-}
-
-static void on_connected(conn *c) {
-  char req[512];
-  int err = 0, n;
-  socklen_t len = sizeof err;
-  if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-  if (err) fail(c, "connect to 127.0.0.1:%d: %s", port, strerror(err));
-  n = snprintf(req, sizeof req,
-               "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-               c->path, port, c->key);
-  c->state = ST_HANDSHAKE;
-  set_events(c, EPOLLIN);
-  send_bytes(c, (unsigned char *)req, (size_t)n);
-}
-
-/* ---- handshake response ---- */
-
-static int has_token(const char *value, size_t len, const char *token) {
-  size_t tl = strlen(token), i = 0;
-  while (i < len) {
-    size_t s, e;
-    while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ',')) i++;
-    s = i;
-    while (i < len && value[i] != ',') i++;
-    e = i;
-    while (e > s && (value[e - 1] == ' ' || value[e - 1] == '\t')) e--;
-    if (e - s == tl && strncasecmp(value + s, token, tl) == 0) return 1;
-  }
-  return 0;
-}
-
-static void parse_frames(conn *c);
+static void on_connected(conn *c) { send_handshake(c, c->path); }
 
 static void on_handshake_data(conn *c) {
-  char *head = (char *)c->rbuf, *end, *line, *eol;
-  int upgrade = 0, connection = 0, accept = 0;
-  end = memmem(head, c->rlen, "\r\n\r\n", 4);
-  if (!end) {
-    if (c->rlen == RBUF_CAP) fail(c, "handshake response headers larger than %d bytes", RBUF_CAP);
-    return;
-  }
-  eol = memmem(head, (size_t)(end - head) + 2, "\r\n", 2);
-  if (!(eol - head >= 12 && memcmp(head, "HTTP/1.1 101", 12) == 0 && (eol - head == 12 || head[12] == ' ')))
-    fail(c, "handshake refused: \"%.*s\"", (int)(eol - head), head);
-  for (line = eol + 2; line < end + 2; line = eol + 2) {
-    char *colon, *v;
-    size_t vl;
-    eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
-    colon = memchr(line, ':', (size_t)(eol - line));
-    if (!colon) fail(c, "malformed handshake header line \"%.*s\"", (int)(eol - line), line);
-    for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {
-    }
-    vl = (size_t)(eol - v);
-    while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
-#define IS(name) ((size_t)(colon - line) == strlen(name) && strncasecmp(line, name, strlen(name)) == 0)
-    if (IS("upgrade")) upgrade = vl == 9 && strncasecmp(v, "websocket", 9) == 0;
-    else if (IS("connection")) connection = has_token(v, vl, "upgrade");
-    else if (IS("sec-websocket-accept")) {
-      if (vl != 28 || memcmp(v, c->accept, 28) != 0)
-        fail(c, "wrong Sec-WebSocket-Accept \"%.*s\", expected \"%s\"", (int)vl, v, c->accept);
-      accept = 1;
-    } else if (IS("sec-websocket-extensions") || IS("sec-websocket-protocol"))
-      fail(c, "server chose \"%.*s\", which was not offered", (int)(eol - line), line);
-#undef IS
-  }
-  if (!upgrade) fail(c, "handshake response without \"Upgrade: websocket\"");
-  if (!connection) fail(c, "handshake response without \"Connection: Upgrade\"");
-  if (!accept) fail(c, "handshake response without Sec-WebSocket-Accept");
-  c->rlen -= (size_t)(end + 4 - head);
-  memmove(c->rbuf, end + 4, c->rlen);
+  if (!handshake_done(c)) return;
   c->state = ST_OPEN;
   opened++;
   parse_frames(c);
@@ -340,76 +122,17 @@ static void on_message(conn *c) {
   }
 }
 
-static void parse_frames(conn *c) {
-  unsigned char *p = c->rbuf;
-  size_t avail = c->rlen;
-  while (avail >= 2) {
-    int fin = p[0] >> 7, rsv = p[0] & 0x70, op = p[0] & 0x0F, masked = p[1] >> 7;
-    uint64_t len = p[1] & 0x7F;
-    size_t hdr = len == 126 ? 4 : len == 127 ? 10 : 2, i;
-    if (avail < hdr) break;
-    if (len == 126) len = (uint64_t)p[2] << 8 | p[3];
-    else if (len == 127)
-      for (len = 0, i = 2; i < 10; i++) len = len << 8 | p[i];
-    if (rsv) fail(c, "frame with RSV bits 0x%x set (no extension negotiated)", rsv);
-    if (masked) fail(c, "server sent a masked frame");
-    if (op >= 8) {
-      if (op > 10) fail(c, "frame with unknown control opcode %d", op);
-      if (!fin || len > 125) fail(c, "fragmented or oversized control frame (opcode %d)", op);
-    } else {
-      if (op > 2) fail(c, "frame with unknown opcode %d", op);
-      if (op == 0 && !c->in_msg) fail(c, "continuation frame outside a message");
-      if (op != 0 && c->in_msg) fail(c, "new data frame inside a fragmented message");
-      if (op == 2) fail(c, "got a binary message, expected text");
-      if ((op == 0 ? c->msg_len : 0) + len > PAYLOAD_LEN)
-        fail(c, "got a message of at least %llu bytes, expected %d",
-             (unsigned long long)((op == 0 ? c->msg_len : 0) + len), PAYLOAD_LEN);
-    }
-    if (avail < hdr + len) break; /* rest of this frame in a later read (len <= 125 here) */
-    if (op == 8) {
-      int code = len >= 2 ? p[hdr] << 8 | p[hdr + 1] : 1005;
-      fail(c, "server closed the connection (close code %d%s%.*s)", code, len > 2 ? ", " : "",
-           len > 2 ? (int)len - 2 : 0, (char *)p + hdr + 2);
-    } else if (op == 9) {
-      unsigned char pong[6 + 125];
-      send_bytes(c, pong, build_frame(c, 10, p + hdr, (size_t)len, pong));
-    } else if (op < 8) {
-      if (op == 1) c->in_msg = 1, c->msg_len = 0;
-      for (i = 0; i < len; i++)
-        if (p[hdr + i] != 'x') fail(c, "message content differs from the %d-byte payload sent", PAYLOAD_LEN);
-      c->msg_len += (size_t)len;
-      if (fin) {
-        if (c->msg_len != PAYLOAD_LEN)
-          fail(c, "got a message of %zu bytes, expected %d", c->msg_len, PAYLOAD_LEN);
-        c->in_msg = 0;
-        on_message(c);
-      }
-    } /* op 10 (pong): ignored */
-    p += hdr + len, avail -= hdr + len;
+/* A text or continuation frame: every message is PAYLOAD_LEN bytes of 'x'. */
+static void on_data_frame(conn *c, int op, int fin, const unsigned char *payload, size_t len) {
+  if (op == 1) c->in_msg = 1, c->msg_len = 0;
+  for (size_t i = 0; i < len; i++)
+    if (payload[i] != 'x') fail(c, "message content differs from the %d-byte payload sent", PAYLOAD_LEN);
+  c->msg_len += len;
+  if (fin) {
+    if (c->msg_len != PAYLOAD_LEN) fail(c, "got a message of %zu bytes, expected %d", c->msg_len, PAYLOAD_LEN);
+    c->in_msg = 0;
+    on_message(c);
   }
-  if (avail && p != c->rbuf) memmove(c->rbuf, p, avail);
-  c->rlen = avail;
-}
-
-static void on_readable(conn *c) {
-  ssize_t n = read(c->fd, c->rbuf + c->rlen, RBUF_CAP - c->rlen);
-  if (n == 0) fail(c, "connection closed by the server (EOF)%s", c->state == ST_HANDSHAKE ? " during the handshake" : "");
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    fail(c, "read: %s", strerror(errno));
-  }
-  c->rlen += (size_t)n;
-  if (c->state == ST_HANDSHAKE) on_handshake_data(c);
-  else parse_frames(c);
-}
-
-static void on_event(conn *c, uint32_t events) {
-  if (c->state == ST_CONNECTING) {
-    on_connected(c);
-    return;
-  }
-  if (events & EPOLLOUT) flush(c);
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c);
 }
 
 /* Runs the event loop until deadline (absolute, ns) or until done() is true. */
@@ -437,20 +160,13 @@ static int all_opened(void) { return opened == nconns; }
 static int all_delivered(void) { return delivered == target; }
 
 static conn *new_conn(const char *path, int publisher) {
-  unsigned char key[16], digest[20];
-  char buf[64];
   conn *c = calloc(1, sizeof *c);
   if (!c) die("out of memory");
   c->id = nconns;
   c->path = path;
   c->publisher = publisher;
   c->fd = -1;
-  random_bytes(key, sizeof key);
-  random_bytes(c->mask, sizeof c->mask);
-  base64(key, sizeof key, c->key);
-  snprintf(buf, sizeof buf, "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", c->key);
-  sha1((unsigned char *)buf, strlen(buf), digest);
-  base64(digest, sizeof digest, c->accept);
+  init_keys(c);
   {
     unsigned char payload[4 + PAYLOAD_LEN];
     size_t off = publisher ? 4 : 0;
@@ -473,27 +189,7 @@ static void connect_all(const char *path, long long n, int batch, int publisher)
   }
 }
 
-static int cmp_ll(const void *a, const void *b) {
-  long long x = *(const long long *)a, y = *(const long long *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of n sorted values, in ms. */
-static double percentile_ms(const long long *sorted, long long n, double q) {
-  long long rank = (long long)(q * (double)n + 0.999999999);
-  if (rank < 1) rank = 1;
-  return (double)sorted[rank - 1] / 1e6;
-}
-
-static long long parse_num(const char *s, const char *what) {
-  char *end;
-  long long v = strtoll(s, &end, 10);
-  if (*s == 0 || *end != 0 || v <= 0) die("bad %s \"%s\"", what, s);
-  return v;
-}
-
 int main(int argc, char **argv) {
-  struct rlimit rl;
   if (argc != 5 || (strcmp(argv[1], "echo") != 0 && strcmp(argv[1], "fanout") != 0 &&
                     strcmp(argv[1], "fanout-paced") != 0)) {
     fprintf(stderr,
@@ -505,16 +201,11 @@ int main(int argc, char **argv) {
   mode = strcmp(argv[1], "echo") == 0     ? MODE_ECHO
          : strcmp(argv[1], "fanout") == 0 ? MODE_FANOUT
                                           : MODE_PACED;
-  port = (int)parse_num(argv[2], "port");
-  count = parse_num(argv[3], mode == MODE_ECHO ? "connections" : "subscribers");
-  amount = parse_num(argv[4], mode == MODE_ECHO ? "seconds" : "messages");
+  port = (int)parse_num(argv[2], "port", 1);
+  count = parse_num(argv[3], mode == MODE_ECHO ? "connections" : "subscribers", 1);
+  amount = parse_num(argv[4], mode == MODE_ECHO ? "seconds" : "messages", 1);
   if (port > 65535) die("bad port %d", port);
-  signal(SIGPIPE, SIG_IGN);
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
-  if (!(urandom = fopen("/dev/urandom", "rb"))) die("cannot open /dev/urandom: %s", strerror(errno));
+  setup_process();
   if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) die("epoll_create1: %s", strerror(errno));
   conns = calloc((size_t)count + 1, sizeof *conns);
   if (!conns) die("out of memory");

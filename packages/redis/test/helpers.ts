@@ -1,5 +1,14 @@
-// Polling with deadlines (never a fixed sleep as an assertion), and a recorder of deliveries.
-import type { EngineMessage, LogLevel } from '../dist/index.js'
+// Polling with deadlines (never a fixed sleep as an assertion), a recorder of deliveries, and a
+// redis-server with engines for a test file.
+import { afterAll, afterEach, beforeAll, expect } from '@jest/globals'
+import { RedisServer } from '@mummy/test-kit'
+import { Redis } from 'ioredis'
+import {
+  type EngineMessage,
+  type LogLevel,
+  redisPubSub,
+  type RedisPubSubEngine,
+} from '../dist/index.js'
 
 /** Polls `condition` every 10 ms until it holds; throws naming `what` after `timeoutMs`. */
 export async function waitFor(
@@ -79,4 +88,72 @@ export async function timersDrained(baseline: number, timeoutMs = 15000): Promis
     `no timer left beyond ${baseline} (have ${pendingTimers()})`,
     timeoutMs,
   )
+}
+
+/** What {@link useRedisServer} gives a test file. */
+export interface RedisTestbed {
+  /** The redis-server (from `beforeAll`). */
+  readonly server: RedisServer
+  /** A plain client of it, for inspecting Redis directly. */
+  readonly raw: Redis
+  /** Engines to close after each test. */
+  readonly engines: RedisPubSubEngine[]
+  /** A started engine on the server (closed after the test) and what it receives. */
+  readonly instance: (
+    options?: Parameters<typeof redisPubSub>[0],
+  ) => Promise<{ engine: RedisPubSubEngine; inbox: Inbox }>
+}
+
+/**
+ * Hooks for a test file on one real redis-server: started with a plain client in `beforeAll`;
+ * after each test the engines are closed and no promise rejection may have gone unhandled; in
+ * `afterAll` the client and the server are gone (and, with `drainTimers`, every timer started
+ * since `beforeAll`, see {@link timersDrained}).
+ */
+export function useRedisServer({ drainTimers = false } = {}): RedisTestbed {
+  let server: RedisServer | undefined
+  let raw: Redis | undefined
+  let timers = 0
+  const engines: RedisPubSubEngine[] = []
+  const rejections: unknown[] = []
+  const onRejection = (reason: unknown): void => void rejections.push(reason)
+
+  beforeAll(async () => {
+    if (drainTimers) timers = pendingTimers()
+    process.on('unhandledRejection', onRejection)
+    server = await RedisServer.start()
+    raw = new Redis(server.url)
+  })
+
+  afterEach(async () => {
+    await Promise.all(engines.splice(0).map((e) => e.close()))
+    expect(rejections).toEqual([])
+  })
+
+  afterAll(async () => {
+    raw?.disconnect()
+    await server?.dispose()
+    if (drainTimers) await timersDrained(timers)
+    process.off('unhandledRejection', onRejection)
+  })
+
+  const testbed: RedisTestbed = {
+    get server() {
+      if (!server) throw new Error('the redis-server starts in beforeAll')
+      return server
+    },
+    get raw() {
+      if (!raw) throw new Error('the redis-server starts in beforeAll')
+      return raw
+    },
+    engines,
+    instance: async (options = {}) => {
+      const engine = redisPubSub({ url: testbed.server.url, ...options })
+      engines.push(engine)
+      const inbox = new Inbox()
+      await engine.start(inbox.deliver)
+      return { engine, inbox }
+    },
+  }
+  return testbed
 }

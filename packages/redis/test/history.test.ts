@@ -1,48 +1,10 @@
 // Event history in Redis Streams: ids, reads after an id, gaps, the MAXLEN bound.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
-import { Redis } from 'ioredis'
-import {
-  compareStreamIds,
-  type EngineMessage,
-  parseStreamId,
-  redisPubSub,
-  type RedisPubSubEngine,
-} from '../dist/index.js'
-import { Inbox, text, waitFor } from './helpers.js'
-import { RedisServer } from '@mummy/test-kit'
+import { describe, expect, it } from '@jest/globals'
+import { compareStreamIds, type EngineMessage, parseStreamId, redisPubSub } from '../dist/index.js'
+import { text, useRedisServer, waitFor } from './helpers.js'
 
-let server: RedisServer
-let raw: Redis
-const engines: RedisPubSubEngine[] = []
-const rejections: unknown[] = []
-const onRejection = (reason: unknown): void => void rejections.push(reason)
-
-beforeAll(async () => {
-  process.on('unhandledRejection', onRejection)
-  server = await RedisServer.start()
-  raw = new Redis(server.url)
-})
-
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.close()))
-  expect(rejections).toEqual([])
-})
-
-afterAll(async () => {
-  raw.disconnect()
-  await server.dispose()
-  process.off('unhandledRejection', onRejection)
-})
-
-async function instance(
-  options: Parameters<typeof redisPubSub>[0] = {},
-): Promise<{ engine: RedisPubSubEngine; inbox: Inbox }> {
-  const engine = redisPubSub({ url: server.url, ...options })
-  engines.push(engine)
-  const inbox = new Inbox()
-  await engine.start(inbox.deliver)
-  return { engine, inbox }
-}
+const redis = useRedisServer()
+const { instance } = redis
 
 let topicNo = 0
 /** A topic no other test has used (the streams outlive engines). */
@@ -73,7 +35,8 @@ describe('history', () => {
     a.engine.subscribe(topic)
     a.engine.subscribe('plain')
     await waitFor(
-      async () => ((await raw.pubsub('NUMSUB', `mummy:${topic}`)) as [string, number])[1] === 1,
+      async () =>
+        ((await redis.raw.pubsub('NUMSUB', `mummy:${topic}`)) as [string, number])[1] === 1,
       'subscribed',
     )
     const sent: EngineMessage[] = [
@@ -152,7 +115,7 @@ describe('history', () => {
     }
     expect(ascending(ids)).toBe(true)
     // MAXLEN ~ trims whole nodes (stream-node-max-entries, 100 by default): approximately.
-    const len = await raw.xlen(`mummy:history:${topic}`)
+    const len = await redis.raw.xlen(`mummy:history:${topic}`)
     expect(len).toBeGreaterThanOrEqual(10)
     expect(len).toBeLessThanOrEqual(10 + 100)
 

@@ -1,53 +1,25 @@
 // Two engines ("instances") on one real redis-server: delivery, order, own messages skipped,
 // subscribe / unsubscribe, many topics, options.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { type EngineMessage, redisPubSub, type RedisPubSubEngine } from '../dist/index.js'
-import { Inbox, logRecorder, pendingTimers, text, timersDrained, waitFor } from './helpers.js'
-import { RedisServer } from '@mummy/test-kit'
+import { Inbox, logRecorder, text, useRedisServer, waitFor } from './helpers.js'
 
-let server: RedisServer
-let raw: Redis
-let timers = 0
-const engines: RedisPubSubEngine[] = []
-const rejections: unknown[] = []
-const onRejection = (reason: unknown): void => void rejections.push(reason)
-
-beforeAll(async () => {
-  timers = pendingTimers()
-  process.on('unhandledRejection', onRejection)
-  server = await RedisServer.start()
-  raw = new Redis(server.url)
-})
-
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.close()))
-  expect(rejections).toEqual([])
-})
-
-afterAll(async () => {
-  raw.disconnect()
-  await server.dispose()
-  await timersDrained(timers)
-  process.off('unhandledRejection', onRejection)
-})
+const redis = useRedisServer({ drainTimers: true })
+const { engines } = redis
 
 /** A started engine and what it receives. */
 async function instance(
   options: Parameters<typeof redisPubSub>[0] = {},
 ): Promise<{ engine: RedisPubSubEngine; inbox: Inbox }> {
-  const engine = redisPubSub({ url: server.url, ...options })
-  engines.push(engine)
-  const inbox = new Inbox()
-  await engine.start(inbox.deliver)
-  expect(engine.connected).toBe(true)
-  return { engine, inbox }
+  const started = await redis.instance(options)
+  expect(started.engine.connected).toBe(true)
+  return started
 }
 
 /** How many subscribers Redis counts on `channel`. */
 async function numsub(channel: string): Promise<number> {
-  const reply = (await raw.pubsub('NUMSUB', channel)) as [string, number]
+  const reply = (await redis.raw.pubsub('NUMSUB', channel)) as [string, number]
   return Number(reply[1])
 }
 
@@ -193,7 +165,8 @@ describe('two instances on one Redis', () => {
     for (const t of topics) a.engine.subscribe(t)
     expect(a.engine.stats.topics).toBe(1000)
     await waitFor(
-      async () => ((await raw.pubsub('CHANNELS', 'mummy:many/*')) as string[]).length === 1000,
+      async () =>
+        ((await redis.raw.pubsub('CHANNELS', 'mummy:many/*')) as string[]).length === 1000,
       '1000 channels subscribed',
     )
     await Promise.all(topics.map((t) => b.engine.publish(t, { kind: 'text', data: t })))
@@ -204,13 +177,13 @@ describe('two instances on one Redis', () => {
     for (const t of topics) a.engine.unsubscribe(t)
     expect(a.engine.stats.topics).toBe(0)
     await waitFor(
-      async () => ((await raw.pubsub('CHANNELS', 'mummy:many/*')) as string[]).length === 0,
+      async () => ((await redis.raw.pubsub('CHANNELS', 'mummy:many/*')) as string[]).length === 0,
       'all 1000 channels unsubscribed',
     )
   })
 
   it('takes subscriptions made before start() when it connects', async () => {
-    const engine = redisPubSub({ url: server.url })
+    const engine = redisPubSub({ url: redis.server.url })
     engines.push(engine)
     engine.subscribe('early')
     const inbox = new Inbox()
@@ -239,7 +212,7 @@ describe('two instances on one Redis', () => {
 
   it('survives a deliver function that throws, and ignores foreign messages on its channels', async () => {
     const { lines, log } = logRecorder()
-    const engine = redisPubSub({ url: server.url, log })
+    const engine = redisPubSub({ url: redis.server.url, log })
     engines.push(engine)
     let calls = 0
     await engine.start(() => {
@@ -248,7 +221,7 @@ describe('two instances on one Redis', () => {
     })
     engine.subscribe('boom')
     await subscribed(['mummy:boom'])
-    await raw.publish('mummy:boom', 'not an envelope')
+    await redis.raw.publish('mummy:boom', 'not an envelope')
     const b = await instance()
     await b.engine.publish('boom', { kind: 'text', data: '1' })
     await b.engine.publish('boom', { kind: 'text', data: '2' })
@@ -280,8 +253,8 @@ describe('two instances on one Redis', () => {
   })
 
   it('accepts an ioredis options object', async () => {
-    const a = await instance({ url: { host: '127.0.0.1', port: server.port } })
-    const b = await instance({ url: { host: '127.0.0.1', port: server.port } })
+    const a = await instance({ url: { host: '127.0.0.1', port: redis.server.port } })
+    const b = await instance({ url: { host: '127.0.0.1', port: redis.server.port } })
     a.engine.subscribe('obj')
     await subscribed(['mummy:obj'])
     await b.engine.publish('obj', { kind: 'text', data: 'ok' })
