@@ -12,7 +12,6 @@ import type { SseListener, StreamHub } from './streams.js'
 
 /** A stream catching up on a topic: live events wait here until the history is written. */
 interface CatchUp {
-  topic: string
   held: Array<[id: string | undefined, bytes: Uint8Array]>
 }
 
@@ -38,7 +37,8 @@ export class SseHub implements SseListener {
   /** Event stream → its topics. */
   readonly #subscriptions = new Map<number, Set<string>>()
   /** Stream → its catch-up in progress. */
-  readonly #catchingUp = new Map<number, CatchUp>()
+  /** Stream → topic → its catch-up in progress. */
+  readonly #catchingUp = new Map<number, Map<string, CatchUp>>()
   #bridge: Topics | null = null
   #heartbeat: NodeJS.Timeout | null = null
   /** Set when the executor is closing: `close` events are no longer handed to it. */
@@ -77,9 +77,9 @@ export class SseHub implements SseListener {
       mine.add(topic)
       this.#bridge?.added(topic)
       const engine = this.#bridge?.engine
-      if (since !== null && engine?.keepsHistory(topic) === true && !this.#catchingUp.has(id))
-        this.#catchUp(id, topic, since)
+      if (since !== null && engine?.keepsHistory(topic) === true) this.#catchUp(id, topic, since)
     } else if (set !== undefined && mine?.delete(topic) === true) {
+      this.#catchingUp.get(id)?.delete(topic)
       set.delete(id)
       if (set.size === 0) this.#topics.delete(topic)
       this.#bridge?.removed(topic)
@@ -111,8 +111,9 @@ export class SseHub implements SseListener {
     const bytes = event instanceof Uint8Array ? event : Buffer.from(encodeEvent(event))
     let delivered = 0
     for (const id of ids) {
-      const catching = this.#catchingUp.get(id)
-      if (catching !== undefined && catching.topic === topic) {
+      const catching =
+        this.#catchingUp.size === 0 ? undefined : this.#catchingUp.get(id)?.get(topic)
+      if (catching !== undefined) {
         if (catching.held.length < MAX_HELD) {
           catching.held.push([event instanceof Uint8Array ? undefined : event.id, bytes])
           delivered++
@@ -129,14 +130,17 @@ export class SseHub implements SseListener {
   #catchUp(id: number, topic: string, since: string): void {
     const engine = this.#bridge?.engine
     if (engine === null || engine === undefined) return
-    const catching: CatchUp = { topic, held: [] }
-    this.#catchingUp.set(id, catching)
+    const catching: CatchUp = { held: [] }
+    let mine = this.#catchingUp.get(id)
+    if (mine === undefined) this.#catchingUp.set(id, (mine = new Map()))
+    mine.set(topic, catching)
     void engine
       .history(topic, since, CATCH_UP_LIMIT)
       .catch(() => null)
       .then((entries) => {
-        if (this.#catchingUp.get(id) !== catching || this.#streams === null) return
-        this.#catchingUp.delete(id)
+        if (mine.get(topic) !== catching || this.#streams === null) return
+        mine.delete(topic)
+        if (mine.size === 0 && this.#catchingUp.get(id) === mine) this.#catchingUp.delete(id)
         let last = since
         for (const entry of entries ?? []) {
           const message = entry.message

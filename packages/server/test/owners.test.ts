@@ -597,6 +597,19 @@ describe('Topics (across instances)', () => {
     expect(ra.stream_?.calls.at(-1)).toEqual(['write', 'id: 6-0\ndata: two\n\n'])
   })
 
+  it('catches up on two topics at once; leaving a topic meanwhile cancels its catch-up', async () => {
+    const { engine, streams, stream } = await setup()
+    const [a, ra] = stream()
+    streams.command(['T', a, 'h:one', '1-0'])
+    streams.command(['T', a, 'h:two', '1-0'])
+    streams.command(['V', a, 'h:two', null])
+    expect(engine.historyAsked.length).toBe(2)
+    engine.historyAsked[1]!([{ id: '2-0', message: { kind: 'text', data: 'gone' } }])
+    engine.historyAsked[0]!([{ id: '2-0', message: { kind: 'text', data: 'kept' } }])
+    await new Promise((r) => setImmediate(r))
+    expect(ra.stream_?.calls).toEqual([['write', 'id: 2-0\ndata: kept\n\n']])
+  })
+
   it('a stream resuming with Last-Event-ID gets the history after it, then newer live events only', async () => {
     const { engine, streams, stream } = await setup()
     const [a, ra] = stream()
