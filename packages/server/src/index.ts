@@ -30,6 +30,7 @@ export {
   publish,
   type Message,
   type SendStatus,
+  type SubscribeOptions,
   type WebSocketEvent,
   type WebSocketHandler,
 } from './websocket.js'

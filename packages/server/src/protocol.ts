@@ -60,8 +60,16 @@ export type UpgradeMessage = [tag: 'u', wsId: number, head: string, deflate: Def
 export type SendMessage = [tag: 's', wsId: number, kind: 'text' | 'binary', data: Uint8Array]
 /** Worker → IO: close a WebSocket. */
 export type CloseMessage = [tag: 'c', wsId: number, code: number, reason: string]
-/** Worker → IO: subscribe / unsubscribe a WebSocket to a topic. */
-export type TopicMessage = [tag: 'S' | 'U', wsId: number, topic: string]
+/**
+ * Worker → IO: subscribe / unsubscribe a WebSocket to a topic; `ids` (subscribe): take it with
+ * ids, catching up after `since` where that is not `null`.
+ */
+export type TopicMessage = [
+  tag: 'S' | 'U',
+  wsId: number,
+  topic: string,
+  ids: { since: string | null } | null,
+]
 /** Worker → IO: publish to a topic (`except`: a WebSocket id not to send to, or 0). */
 export type PublishMessage = [
   tag: 'p',

@@ -12,6 +12,7 @@ import type { Transport, TransportWebSocket } from '@mummy/io-loop'
 import { encodeEvent, type SseEvent } from '@mummy/sse'
 import type { LogLevel } from './log.js'
 import type { SseHub } from './sse-hub.js'
+import type { IdSubscriptions } from './ws-ids.js'
 
 /** A message crossing instances: a WebSocket publish (text or binary) or an event-stream event. */
 export type EngineMessage =
@@ -61,12 +62,22 @@ export interface PubSubEngine {
 /** Events replayed at most to a stream that resumes on a topic with history. */
 export const CATCH_UP_LIMIT = 1000
 
+/** `a` after `b`, for history ids (`ms-seq`, as Redis Streams writes them). */
+export function historyAfter(a: string, b: string): boolean {
+  const [am = '', as = '0'] = a.split('-')
+  const [bm = '', bs = '0'] = b.split('-')
+  if (am.length !== bm.length) return am.length > bm.length
+  return am === bm ? Number(as) > Number(bs) : am > bm
+}
+
 /**
  * The server's topics: publishing to the WebSockets (through the transport) and event streams
  * subscribed here, and — with an engine — to those of the other instances.
  */
 export class Topics {
   readonly engine: PubSubEngine | null
+  /** The WebSockets that take topics with ids (and catch up from history). */
+  readonly ids: IdSubscriptions
   readonly #transport: () => Transport | null
   readonly #sse: SseHub
   readonly #log: (level: LogLevel, message: string) => void
@@ -78,9 +89,11 @@ export class Topics {
     engine: PubSubEngine | null,
     transport: () => Transport | null,
     sse: SseHub,
+    ids: IdSubscriptions,
     log: (level: LogLevel, message: string) => void,
   ) {
     this.engine = engine
+    this.ids = ids
     this.#transport = transport
     this.#sse = sse
     this.#log = log
@@ -128,8 +141,9 @@ export class Topics {
   }
 
   /**
-   * Publishes here — to WebSockets (framed once, not to `except`) and, for text, to event
-   * streams (encoded once) — then to the other instances. Returns the local count.
+   * Publishes here — to WebSockets (framed once, not to `except`; those that take the topic
+   * with ids get its envelope) and, for text, to event streams (encoded once) — then to the
+   * other instances. Returns the local count.
    */
   publish(
     topic: string,
@@ -141,17 +155,21 @@ export class Topics {
     if (engine === null || !this.#started) return this.#deliver(topic, kind, data, null, except)
     const message: EngineMessage =
       kind === 'text' ? { kind, data: text(data) } : { kind, data: new Uint8Array(data) }
-    if (kind === 'binary' || !engine.keepsHistory(topic)) {
+    if (!engine.keepsHistory(topic)) {
       const delivered = this.#deliver(topic, kind, data, null, except)
       void engine.publish(topic, message)
       return delivered
     }
-    // Text on a topic with history: event streams here wait for the history id, which the
-    // other instances' streams get too.
+    // On a topic with history, WebSockets that take it with ids and event streams wait for
+    // the message's history id, which the other instances get too.
     const delivered = this.#transport()?.publish(topic, kind, data, except) ?? 0
+    const later = kind === 'text' ? Buffer.from(data) : (message.data as Uint8Array)
     void engine.publish(topic, message).then((id) => {
-      if (!this.#sse.has(topic)) return
-      this.#later(topic, () => this.#sse.publish(topic, { data: text(data), id: id ?? undefined }))
+      this.#later(topic, () => {
+        this.ids.publish(topic, kind, later, id, except)
+        if (kind === 'text' && this.#sse.has(topic))
+          this.#sse.publish(topic, id === null ? { data: text(later) } : { data: text(later), id })
+      })
     })
     return delivered
   }
@@ -164,7 +182,9 @@ export class Topics {
     id: string | null,
     except?: TransportWebSocket,
   ): number {
-    const delivered = this.#transport()?.publish(topic, kind, data, except) ?? 0
+    const delivered =
+      (this.#transport()?.publish(topic, kind, data, except) ?? 0) +
+      this.ids.publish(topic, kind, data, id, except)
     if (kind !== 'text' || !this.#sse.has(topic)) return delivered
     const event: SseEvent = id === null ? { data: text(data) } : { data: text(data), id }
     return delivered + this.#sse.publish(topic, event)

@@ -23,6 +23,7 @@ import { JobTable } from './jobs.js'
 import { listenArgumentError, type ServerOptions } from './options.js'
 import { JOB_HTTP, StatusTable, transferList } from './protocol.js'
 import { Topics } from './pubsub.js'
+import { IdSubscriptions } from './ws-ids.js'
 import { resolveSettings, type ServerSettings } from './settings.js'
 import type { SseEvent } from './sse.js'
 import { SseHub } from './sse-hub.js'
@@ -83,8 +84,10 @@ export class Server {
     this.#sse = new SseHub(executor)
     this.#streams = new StreamHub(this.#table, s.log, s.websocket.maxBackpressure, this.#sse)
     this.#sse.attach(this.#streams)
-    this.#topics = new Topics(s.pubsub, () => this.#transport, this.#sse, s.log)
-    this.#sockets.bridge(this.#topics)
+    const transport = (): Transport | null => this.#transport
+    const ids = new IdSubscriptions(transport, s.pubsub)
+    this.#topics = new Topics(s.pubsub, transport, this.#sse, ids, s.log)
+    this.#sockets.topics(this.#topics)
     this.#sse.bridge(this.#topics)
     this.#targets = {
       jobs: this.#jobs,

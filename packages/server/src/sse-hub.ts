@@ -7,7 +7,7 @@
 import { encodeEvent, type SseEvent } from '@mummy/sse'
 import type { Executor } from './executor.js'
 import { JOB_SSE, type SseJob } from './protocol.js'
-import { CATCH_UP_LIMIT, type Topics } from './pubsub.js'
+import { CATCH_UP_LIMIT, historyAfter, type Topics } from './pubsub.js'
 import type { SseListener, StreamHub } from './streams.js'
 
 /** A stream catching up on a topic: live events wait here until the history is written. */
@@ -17,14 +17,6 @@ interface CatchUp {
 
 /** Most live events held for one stream while its history is read. */
 const MAX_HELD = 10_000
-
-/** `a` after `b`, for history ids (`ms-seq`, as Redis Streams writes them). */
-function after(a: string, b: string): boolean {
-  const [am = '', as = '0'] = a.split('-')
-  const [bm = '', bs = '0'] = b.split('-')
-  if (am.length !== bm.length) return am.length > bm.length
-  return am === bm ? Number(as) > Number(bs) : am > bm
-}
 
 const HEARTBEAT = Buffer.from(':\n', 'latin1')
 
@@ -36,7 +28,6 @@ export class SseHub implements SseListener {
   readonly #topics = new Map<string, Set<number>>()
   /** Event stream → its topics. */
   readonly #subscriptions = new Map<number, Set<string>>()
-  /** Stream → its catch-up in progress. */
   /** Stream → topic → its catch-up in progress. */
   readonly #catchingUp = new Map<number, Map<string, CatchUp>>()
   #bridge: Topics | null = null
@@ -160,7 +151,7 @@ export class SseHub implements SseListener {
           last = entry.id
         }
         for (const [eventId, bytes] of catching.held)
-          if (eventId === undefined || after(eventId, last)) this.#streams.write(id, bytes)
+          if (eventId === undefined || historyAfter(eventId, last)) this.#streams.write(id, bytes)
       })
   }
 

@@ -37,6 +37,29 @@ export type WebSocketHandler = (
   message?: Message,
 ) => void | Promise<void>
 
+/**
+ * How a WebSocket takes a topic ({@link WebSocket.subscribe}).
+ *
+ * With `ids` (or `since`), every message of the topic arrives in an envelope: a text publish
+ * as the text frame `{"topic":"room:1","id":"1733390000000-0","data":"<the text>"}`, a binary
+ * one as a binary frame holding `{"topic":…,"id":…}`, a line feed (byte 10), then the bytes.
+ * `id` is the message's history id where the topic keeps history (the `pubsub` option with
+ * `history`: the same id on every instance, and the SSE id of the same message), else `null`.
+ * A text frame `{"topic":…,"gap":true}` says that messages are missing at that point: `since`
+ * was older than the history still kept (or not a history id, or the topic keeps none, or
+ * Redis could not be read), or more than 1,000 were missed (the first 1,000 came).
+ */
+export interface SubscribeOptions {
+  /** Messages come in the envelope, with their history ids (default `false`). */
+  readonly ids?: boolean
+  /**
+   * The id of the last message the client got: the messages after it that history holds come
+   * first (up to 1,000), then the live ones — none twice, none missing. Implies `ids`;
+   * `null` or absent: live messages only.
+   */
+  readonly since?: string | null
+}
+
 /** Where a worker-side handle sends its commands, and how it predicts send results. */
 export interface Channel {
   /** Posts `message`; `transfer` lists buffers it owns that may be moved instead of copied. */
@@ -161,14 +184,39 @@ export class WebSocket {
     current().post(['c', this.id, code, reason])
   }
 
-  /** Subscribes this connection to `topic`: it receives every {@link publish} to it. */
-  subscribe(topic: string): void {
-    current().post(['S', this.id, topic])
+  /**
+   * Subscribes this connection to `topic`: it receives every {@link publish} to it, as
+   * published — or, with `{ ids: true }` or `{ since }`, in an envelope that names the topic
+   * and the message's history id (see {@link SubscribeOptions}), so a client that reconnects
+   * can resume where it was, on any instance. Subscribing again to a topic changes how it is
+   * received (and, with `since`, catches up again).
+   *
+   * @example
+   * ```ts
+   * // the page reconnects with ?since=<the last id it got>
+   * ws.subscribe('room:1', { since: request.query.get('since') ?? null, ids: true })
+   * ```
+   */
+  subscribe(topic: string, options?: SubscribeOptions): void {
+    if (options === undefined) {
+      current().post(['S', this.id, topic, null])
+      return
+    }
+    const { ids, since } = options
+    if (ids !== undefined && typeof ids !== 'boolean')
+      throw new MummyError('ERR_MUMMY_INVALID_OPTION', `ids must be a boolean (got ${String(ids)})`)
+    if (since !== undefined && since !== null && typeof since !== 'string')
+      throw new MummyError(
+        'ERR_MUMMY_INVALID_OPTION',
+        `since must be a string or null (got ${typeof since})`,
+      )
+    const withIds = ids === true || (since !== undefined && since !== null)
+    current().post(['S', this.id, topic, withIds ? { since: since ?? null } : null])
   }
 
-  /** Unsubscribes this connection from `topic`. */
+  /** Unsubscribes this connection from `topic` (however it was subscribed). */
   unsubscribe(topic: string): void {
-    current().post(['U', this.id, topic])
+    current().post(['U', this.id, topic, null])
   }
 
   /** Publishes to `topic`, to every subscriber except this connection. */

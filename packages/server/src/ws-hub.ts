@@ -14,6 +14,7 @@ import type {
 import { PerMessageDeflate, type DeflateParams } from '@mummy/websocket'
 import type { Executor } from './executor.js'
 import type { Topics } from './pubsub.js'
+import type { IdSubscriptions } from './ws-ids.js'
 import {
   JOB_WS,
   type CloseMessage,
@@ -67,7 +68,9 @@ export class WebSocketHub {
   /** Job id → [WebSocket id, number of events], for event jobs. */
   readonly #jobs = new Map<number, [number, number]>()
   #transport: Transport | null = null
+  /** Topics across instances (only when there is an engine). */
   #bridge: Topics | null = null
+  #ids: IdSubscriptions | null = null
   /** Set when the executor is closing: events still queued are not delivered. */
   closing = false
 
@@ -86,9 +89,13 @@ export class WebSocketHub {
     this.#transport = transport
   }
 
-  /** Topics across instances: told of every topic a connection takes and leaves. */
-  bridge(bridge: Topics): void {
-    if (bridge.engine !== null) this.#bridge = bridge
+  /**
+   * The server's topics: connections taking a topic with ids go to its id subscriptions; with
+   * an engine, it is told of every topic a connection takes and leaves.
+   */
+  topics(topics: Topics): void {
+    this.#ids = topics.ids
+    if (topics.engine !== null) this.#bridge = topics
   }
 
   /** Open and reserved WebSockets. */
@@ -177,15 +184,24 @@ export class WebSocketHub {
       case 'c':
         conn.close(message[2], message[3])
         return
-      case 'S':
-        this.#transport?.subscribe(conn, message[2])
+      case 'S': {
+        const ids = message[3]
+        if (ids === null) {
+          this.#ids?.leave(conn, message[2])
+          this.#transport?.subscribe(conn, message[2])
+        } else {
+          this.#transport?.unsubscribe(conn, message[2])
+          this.#ids?.join(conn, message[2], ids.since)
+        }
         if (this.#bridge !== null && !(record.topics ??= new Set()).has(message[2])) {
           record.topics.add(message[2])
           this.#bridge.added(message[2])
         }
         return
+      }
       case 'U':
         this.#transport?.unsubscribe(conn, message[2])
+        this.#ids?.leave(conn, message[2])
         if (record.topics?.delete(message[2]) === true) this.#bridge?.removed(message[2])
         return
     }
@@ -198,6 +214,7 @@ export class WebSocketHub {
     onError: (ws, code, message) => this.#submit(ws.id, ['error', code, message]),
     onClose: (ws, code, reason) => {
       this.#table.release(ws.id)
+      this.#ids?.closed(ws.id)
       const record = this.#sockets.get(ws.id)
       if (record !== undefined) {
         record.closed = true

@@ -54,6 +54,8 @@ interface Client {
   ws: WebSocketClient
   /** Text as is, binary as `bin:<length>:<sum of bytes>`. */
   messages: string[]
+  /** Binary messages as received. */
+  binary: Buffer[]
   /** Sends a command and waits for its `ok`. */
   ask(command: string): Promise<void>
 }
@@ -62,16 +64,19 @@ function client(port: number): Promise<Client> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocketClient(`ws://127.0.0.1:${port}/ws`)
     const messages: string[] = []
-    ws.on('message', (data: Buffer, isBinary) =>
+    const binary: Buffer[] = []
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (isBinary) binary.push(data)
       messages.push(
         isBinary ? `bin:${data.length}:${data.reduce((a, b) => a + b, 0)}` : data.toString(),
-      ),
-    )
+      )
+    })
     ws.once('error', reject)
     ws.once('open', () =>
       resolve({
         ws,
         messages,
+        binary,
         ask: async (command) => {
           ws.send(command)
           await until(() => messages.includes(`ok ${command}`))
@@ -184,6 +189,58 @@ describe.each(TRANSPORTS)('two instances on Redis (%s transport)', (transport) =
     await new Promise((r) => setTimeout(r, 200))
     expect(events(resumed.text()).map(([, data]) => data)).toEqual(['e4', 'e5', 'e6'])
     resumed.close()
+  })
+
+  it('a WebSocket resumes on the other instance after the last id it got: what it missed, then live, none twice', async () => {
+    const first = await client(a.port)
+    await first.ask('ids h:room')
+    await until(async () => (await subscribers(redis, 'h:room')) >= 1)
+    expect(await get(b.port, '/publish/h:room/m1')).toBe(200)
+    await until(() => first.messages.length === 2)
+    const m1 = JSON.parse(first.messages[1]!) as { topic: string; id: string; data: string }
+    expect(m1).toEqual({ topic: 'h:room', id: expect.stringMatching(/^\d+-\d+$/), data: 'm1' })
+    first.ws.close()
+    // Missed: text from A, binary from B; an event (for event streams only) in between.
+    expect(await get(a.port, '/publish/h:room/m2')).toBe(200)
+    expect(await get(a.port, '/event/h:room/not-for-websockets')).toBe(200)
+    expect(await get(b.port, '/bin/h:room/300')).toBe(200)
+    const resumed = await client(b.port)
+    await resumed.ask(`since h:room ${m1.id}`)
+    await until(() => resumed.messages.length >= 3)
+    expect(await get(a.port, '/publish/h:room/m3')).toBe(200)
+    await until(() => resumed.messages.length >= 4)
+    await new Promise((r) => setTimeout(r, 200))
+    const got = resumed.messages.slice(1)
+    expect(got.length).toBe(3)
+    const m2 = JSON.parse(got[0]!) as { id: string; data: string }
+    expect(m2.data).toBe('m2')
+    const bin = resumed.binary[0]!
+    const nl = bin.indexOf(10)
+    const head = JSON.parse(bin.subarray(0, nl).toString()) as { topic: string; id: string }
+    expect(head.topic).toBe('h:room')
+    expect([...bin.subarray(nl + 1)]).toEqual(Array.from({ length: 300 }, (_, i) => i & 255))
+    const m3 = JSON.parse(got[2]!) as { id: string; data: string }
+    expect(m3.data).toBe('m3')
+    // Ids only grow (Redis Stream order is delivery order).
+    const ids = [m1.id, m2.id, head.id, m3.id].map((id) => id.split('-').map(BigInt))
+    for (let i = 1; i < ids.length; i++)
+      expect(
+        ids[i]![0]! > ids[i - 1]![0]! ||
+          (ids[i]![0] === ids[i - 1]![0] && ids[i]![1]! > ids[i - 1]![1]!),
+      ).toBe(true)
+    resumed.ws.close()
+  })
+
+  it('a WebSocket resuming after an id history no longer holds is told of the gap; topics without history carry no id', async () => {
+    const c = await client(a.port)
+    await c.ask('since h:room 1-0')
+    await until(() => c.messages.length >= 2)
+    expect(c.messages[1]).toBe('{"topic":"h:room","gap":true}')
+    await c.ask('ids plain')
+    await until(async () => (await subscribers(redis, 'plain')) >= 1)
+    expect(await get(b.port, '/publish/plain/x')).toBe(200)
+    await until(() => c.messages.includes('{"topic":"plain","id":null,"data":"x"}'))
+    c.ws.close()
   })
 
   it('Redis killed and restarted: local delivery goes on, losses are counted, subscriptions come back', async () => {

@@ -9,6 +9,7 @@ import type {
   ResponseWriter,
   SendStatus,
   StreamEvents,
+  Transport,
   TransportStream,
   TransportWebSocket,
   WebSocketEvents,
@@ -32,6 +33,7 @@ import { SseHub } from '../dist/sse-hub.js'
 import { StreamHub } from '../dist/streams.js'
 import { addWebSocketChannel, removeWebSocketChannel, type Channel } from '../dist/websocket.js'
 import { WebSocketHub } from '../dist/ws-hub.js'
+import { IdSubscriptions, envelope } from '../dist/ws-ids.js'
 
 type Call = [string, ...unknown[]]
 
@@ -534,6 +536,26 @@ describe('Topics (across instances)', () => {
     }
   }
 
+  /** The topic part of a transport: subscriptions, and a publish that sends to each. */
+  class TopicTransport {
+    readonly subs = new Map<string, Set<TransportWebSocket>>()
+    subscribe(ws: TransportWebSocket, topic: string): boolean {
+      let set = this.subs.get(topic)
+      if (set === undefined) this.subs.set(topic, (set = new Set()))
+      if (set.has(ws)) return false
+      set.add(ws)
+      return true
+    }
+    unsubscribe(ws: TransportWebSocket, topic: string): boolean {
+      return this.subs.get(topic)?.delete(ws) === true
+    }
+    publish(topic: string, kind: 'text' | 'binary', data: Uint8Array, except?: TransportWebSocket) {
+      let n = 0
+      for (const ws of this.subs.get(topic) ?? []) if (ws !== except && ws.send(kind, data)) n++
+      return n
+    }
+  }
+
   async function setup() {
     const table = new StatusTable()
     const executor = new FakeExecutor()
@@ -542,10 +564,13 @@ describe('Topics (across instances)', () => {
     const streams = new StreamHub(table, log, 1 << 20, sse)
     sse.attach(streams)
     const engine = new FakeEngine()
-    const topics = new Topics(engine, () => null, sse, log)
+    const fake = new TopicTransport()
+    const transport = () => fake as unknown as Transport
+    const topics = new Topics(engine, transport, sse, new IdSubscriptions(transport, engine), log)
     sse.bridge(topics)
     const sockets = new WebSocketHub(table, SETTINGS, () => executor)
-    sockets.bridge(topics)
+    sockets.topics(topics)
+    sockets.attach(transport())
     await topics.start()
     const stream = (): [number, FakeWriter] => {
       const id = table.claim()
@@ -553,8 +578,119 @@ describe('Topics (across instances)', () => {
       streams.open(res, id, 200, [], true, -1)
       return [id, res]
     }
-    return { engine, topics, streams, sockets, stream }
+    const socket = (): FakeWs => {
+      const res = new FakeWriter()
+      const ws = sockets.reserve(res)
+      sockets.accept(ws, 'h', null, null)
+      return res.ws!
+    }
+    return { engine, topics, streams, sockets, stream, socket }
   }
+
+  /** What a socket was sent, as [kind, text]. */
+  const sent = (ws: FakeWs) => ws.calls.filter((c) => c[0] === 'send').map((c) => [c[1], c[2]])
+  const tick = () => new Promise((r) => setImmediate(r))
+
+  it('envelopes name the topic and the history id; binary ones put the bytes after a line feed', () => {
+    const text = envelope('t', 'text', Buffer.from('hé "x"'), '5-0')
+    expect(text.kind).toBe('text')
+    expect(JSON.parse(Buffer.from(text.bytes).toString())).toEqual({
+      topic: 't',
+      id: '5-0',
+      data: 'hé "x"',
+    })
+    const bin = envelope('a\nb', 'binary', new Uint8Array([0, 10, 255]), null)
+    const nl = bin.bytes.indexOf(10)
+    expect(JSON.parse(Buffer.from(bin.bytes.subarray(0, nl)).toString())).toEqual({
+      topic: 'a\nb',
+      id: null,
+    })
+    expect([...bin.bytes.subarray(nl + 1)]).toEqual([0, 10, 255])
+  })
+
+  it('a socket taking a topic with ids gets envelopes; others get the message as published', async () => {
+    const { engine, topics, sockets, socket } = await setup()
+    const plain = socket()
+    const withIds = socket()
+    sockets.command(['S', plain.id, 'h:room', null])
+    sockets.command(['S', withIds.id, 'h:room', { since: null }])
+    expect(topics.publish('h:room', 'text', Buffer.from('hi'))).toBe(1)
+    expect(sent(plain)).toEqual([['text', 'hi']])
+    expect(sent(withIds)).toEqual([]) // waits for the history id
+    engine.ids.shift()!('7-0')
+    await tick()
+    expect(sent(withIds)).toEqual([['text', '{"topic":"h:room","id":"7-0","data":"hi"}']])
+    // From another instance: both at once.
+    engine.deliver!('h:room', { kind: 'text', data: 'yo' }, '8-0')
+    expect(sent(plain).at(-1)).toEqual(['text', 'yo'])
+    expect(sent(withIds).at(-1)).toEqual(['text', '{"topic":"h:room","id":"8-0","data":"yo"}'])
+    // Back to plain: no more envelopes, and one engine subscription all along.
+    sockets.command(['S', withIds.id, 'h:room', null])
+    engine.deliver!('h:room', { kind: 'text', data: 'z' }, '9-0')
+    expect(sent(withIds).at(-1)).toEqual(['text', 'z'])
+    expect(engine.calls.filter((c) => c[0] === 'subscribe')).toEqual([['subscribe', 'h:room']])
+  })
+
+  it('resuming after an id: history first, then the live messages that are newer, then live', async () => {
+    const { engine, sockets, socket } = await setup()
+    const ws = socket()
+    sockets.command(['S', ws.id, 'h:room', { since: '3-0' }])
+    expect(engine.historyAsked.length).toBe(1)
+    engine.deliver!('h:room', { kind: 'text', data: 'm4' }, '4-0')
+    engine.deliver!('h:room', { kind: 'binary', data: new Uint8Array([1]) }, '5-0')
+    expect(sent(ws)).toEqual([])
+    engine.historyAsked[0]!([
+      { id: '4-0', message: { kind: 'text', data: 'm4' } },
+      { id: '4-1', message: { kind: 'event', event: { data: 'for streams' } } },
+    ])
+    await tick()
+    engine.deliver!('h:room', { kind: 'text', data: 'm6' }, '6-0')
+    expect(sent(ws)).toEqual([
+      ['text', '{"topic":"h:room","id":"4-0","data":"m4"}'],
+      ['binary', '{"topic":"h:room","id":"5-0"}\n\u0001'],
+      ['text', '{"topic":"h:room","id":"6-0","data":"m6"}'],
+    ])
+  })
+
+  it('says where messages are missing: too old an id, a topic without history, a full page', async () => {
+    const { engine, sockets, socket } = await setup()
+    const old = socket()
+    sockets.command(['S', old.id, 'h:room', { since: '1-0' }])
+    engine.historyAsked[0]!(null)
+    await tick()
+    expect(sent(old)).toEqual([['text', '{"topic":"h:room","gap":true}']])
+    const none = socket()
+    sockets.command(['S', none.id, 'news', { since: '1-0' }])
+    expect(sent(none)).toEqual([['text', '{"topic":"news","gap":true}']])
+    const many = socket()
+    sockets.command(['S', many.id, 'h:room', { since: '1-0' }])
+    engine.historyAsked[1]!(
+      Array.from({ length: 1000 }, (_, i) => ({
+        id: `${i + 2}-0`,
+        message: { kind: 'text' as const, data: 'x' },
+      })),
+    )
+    await tick()
+    expect(sent(many).length).toBe(1001)
+    expect(sent(many).at(-1)).toEqual(['text', '{"topic":"h:room","gap":true}'])
+  })
+
+  it('leaving or closing during a catch-up cancels it', async () => {
+    const { engine, sockets, socket } = await setup()
+    const left = socket()
+    const gone = socket()
+    sockets.command(['S', left.id, 'h:room', { since: '1-0' }])
+    sockets.command(['S', gone.id, 'h:room', { since: '1-0' }])
+    sockets.command(['U', left.id, 'h:room', null])
+    sockets.events.onClose(gone, 1000, '')
+    for (const answer of engine.historyAsked)
+      answer([{ id: '2-0', message: { kind: 'text', data: 'x' } }])
+    await tick()
+    engine.deliver!('h:room', { kind: 'text', data: 'y' }, '3-0')
+    expect(sent(left)).toEqual([])
+    expect(sent(gone)).toEqual([])
+    expect(engine.calls.at(-1)).toEqual(['unsubscribe', 'h:room'])
+  })
 
   it('subscribes once per topic, with the first local subscriber, and lets go with the last', async () => {
     const { engine, topics, streams, sockets, stream } = await setup()
@@ -566,8 +702,8 @@ describe('Topics (across instances)', () => {
     const res = new FakeWriter()
     const ws = sockets.reserve(res)
     sockets.accept(ws, 'h', null, null)
-    sockets.command(['S', ws, 'news'])
-    sockets.command(['S', ws, 'news'])
+    sockets.command(['S', ws, 'news', null])
+    sockets.command(['S', ws, 'news', { since: null }])
     expect(topics.topics).toBe(1)
     expect(engine.calls).toEqual([['subscribe', 'news']])
     streams.command(['V', a, 'news', null])

@@ -136,6 +136,35 @@ describe.each(TRANSPORTS)('WebSockets (%s transport)', (transport) => {
     for (const c of clients) c.ws.close()
   })
 
+  it('pub/sub with ids on one instance: envelopes with a null id, a gap for since, and unsubscribe', async () => {
+    const withIds = await open(`${base}/ws`)
+    const resuming = await open(`${base}/ws`)
+    const plain = await open(`${base}/ws`)
+    withIds.ws.send('ids:idroom')
+    resuming.ws.send('since:idroom:5-0')
+    plain.ws.send('sub:idroom')
+    for (const c of [withIds, resuming, plain])
+      await until(() => c.messages.includes('subscribed idroom'))
+    // No engine, no history: the resuming one is told that it missed what it missed.
+    expect(resuming.messages).toContain('{"topic":"idroom","gap":true}')
+    expect(server.publish('idroom', 'a "quoted" line\n')).toBe(3)
+    expect(server.publish('idroom', new Uint8Array([7, 10]))).toBe(3)
+    const text = '{"topic":"idroom","id":null,"data":"a \\"quoted\\" line\\n"}'
+    for (const c of [withIds, resuming]) {
+      await until(() => c.messages.length >= 3 + Number(c === resuming))
+      expect(c.messages.slice(-2)).toEqual([
+        text,
+        `bin:${'{"topic":"idroom","id":null}'.length + 3}`,
+      ])
+    }
+    await until(() => plain.messages.length >= 3)
+    expect(plain.messages.slice(-2)).toEqual(['a "quoted" line\n', 'bin:2'])
+    withIds.ws.send('unsub:idroom')
+    await until(() => withIds.messages.includes('unsubscribed idroom'))
+    expect(server.publish('idroom', 'after')).toBe(2)
+    for (const c of [withIds, resuming, plain]) c.ws.close()
+  })
+
   it('pub/sub: 500 messages published in one go reach every subscriber whole and in order', async () => {
     // Published together, they are held and leave in one write per subscriber (up to 32 KiB);
     // what must hold is that nothing is lost, split or reordered, small or large.
