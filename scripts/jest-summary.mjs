@@ -1,5 +1,7 @@
 // Prints the plain "N passed, N failed[, N skipped]" line from jest's --json output, plus the fuzz
-// targets' results (test/fuzz/run.mjs --json), one test each, and the soak run (one failure). A suite that failed to run (syntax
+// targets' results (test/fuzz/run.mjs --json), one test each, the soak run (one failure), the
+// pack-and-install checks (scripts/pack-check.mjs --json), one test each, and the release dry run
+// (one failure). A suite that failed to run (syntax
 // error, crash) counts as one failure; a lint failure too, and a fuzz run that left no results.
 // Exit code 1 when anything failed or nothing ran.
 import { readFileSync } from 'node:fs'
@@ -10,6 +12,8 @@ const [
   smokeFailed = '0',
   fuzzFile,
   soakFailed = '0',
+  packFile,
+  releaseFailed = '0',
 ] = process.argv.slice(2)
 let results
 try {
@@ -29,7 +33,17 @@ if (fuzzFile !== undefined) {
   }
   if (fuzz.failed > 0) console.log(`fuzz: ${fuzz.failed} target(s) found a violation`)
 }
-const passed = results.numPassedTests + fuzz.passed
+let pack = { passed: 0, failed: 0, checks: [] }
+if (packFile !== undefined) {
+  try {
+    pack = JSON.parse(readFileSync(packFile, 'utf8'))
+  } catch {
+    console.log(`pack check left no results in ${packFile}`)
+    pack = { passed: 0, failed: 1, checks: [] }
+  }
+  for (const c of pack.checks) if (!c.ok) console.log(`pack check failed: ${c.name}`)
+}
+const passed = results.numPassedTests + fuzz.passed + pack.passed
 const skipped = results.numPendingTests + results.numTodoTests
 const failed =
   results.numFailedTests +
@@ -37,12 +51,15 @@ const failed =
   Number(lintFailed === '1') +
   Number(smokeFailed === '1') +
   fuzz.failed +
-  Number(soakFailed === '1')
+  Number(soakFailed === '1') +
+  pack.failed +
+  Number(releaseFailed === '1')
 for (const suite of results.testResults) {
   if (suite.status === 'failed') console.log(`failed: ${suite.name}`)
 }
 if (lintFailed === '1') console.log('lint failed')
 if (smokeFailed === '1') console.log('benchmark smoke run failed')
 if (soakFailed === '1') console.log('soak run failed')
+if (releaseFailed === '1') console.log('release dry run failed')
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(failed > 0 || passed === 0 ? 1 : 0)

@@ -31,9 +31,3 @@ export {
   type BackpressurePolicy,
   type InboundKind,
 } from './websocket.js'
-export {
-  UwsTransport,
-  loadUws,
-  type UwsTransportOptions,
-  type UwsWebSocketOptions,
-} from './uws-transport.js'

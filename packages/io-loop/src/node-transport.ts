@@ -957,6 +957,7 @@ type SocketWithConn = net.Socket & { [kConnection]: Connection }
  * ```
  */
 export class NodeTransport implements Transport {
+  readonly name = 'node'
   /** Effective options (defaults filled in). */
   readonly options: TransportOptions
   /** The timer wheel all of this transport's timeouts hang off. */

@@ -274,6 +274,8 @@ export const DEFAULT_TRANSPORT_OPTIONS = Object.freeze({
 
 /** A transport: one listening socket and its connections, on the IO thread. */
 export interface Transport {
+  /** The transport's name: `'node'`, `'uws'`. */
+  readonly name: string
   /** Starts listening; resolves with the bound port (an ephemeral one for port 0). */
   listen(port: number, host?: string): Promise<number>
   /**

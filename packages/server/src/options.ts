@@ -53,9 +53,10 @@ export interface ServerOptions {
   logHandler?: LogHandler
   /**
    * Transport: `'node'` (node:net + `@mummy/parser`: the conformant one), `'uws'`
-   * (uWebSockets.js; fails with `ERR_MUMMY_TRANSPORT_UNAVAILABLE` where its native build does
-   * not load) or `'auto'` (uWebSockets.js where it loads, else node). Default `'node'`. See
-   * the `@mummy/io-loop` README for what uWebSockets.js decides differently.
+   * (uWebSockets.js, from the `@mummy/uws` package: `listen()` fails with
+   * `ERR_MUMMY_TRANSPORT_UNAVAILABLE` where that package is not installed or its native build
+   * does not load) or `'auto'` (uWebSockets.js where it is installed and loads, else node).
+   * Default `'node'`. See the `@mummy/uws` README for what uWebSockets.js decides differently.
    */
   transport?: 'node' | 'uws' | 'auto'
   /** Per-worker V8 limits; a worker exceeding them dies, its requests get 503, it is replaced. */

@@ -1,8 +1,5 @@
 import { MummyError } from '@mummy/errors'
 import {
-  NodeTransport,
-  UwsTransport,
-  loadUws,
   type ResponseWriter,
   type Transport,
   type TransportOptions,
@@ -23,6 +20,7 @@ import { JobTable } from './jobs.js'
 import { listenArgumentError, type ServerOptions } from './options.js'
 import { JOB_HTTP, StatusTable, transferList } from './protocol.js'
 import { Topics } from './pubsub.js'
+import { createTransport } from './transports.js'
 import { IdSubscriptions } from './ws-ids.js'
 import { resolveSettings, type ServerSettings } from './settings.js'
 import type { SseEvent } from './sse.js'
@@ -121,7 +119,7 @@ export class Server {
   /** The transport in use once listening (`'node'` or `'uws'`; `null` before `listen`). */
   get transport(): 'node' | 'uws' | null {
     const t = this.#transport
-    return t === null ? null : t instanceof UwsTransport ? 'uws' : 'node'
+    return t === null ? null : (t.name as 'node' | 'uws')
   }
 
   /** Number of worker threads (0 in inline mode). */
@@ -160,15 +158,12 @@ export class Server {
       onClientError: (error, address) =>
         s.log('debug', `bad request from ${address}: ${error.code ?? ''} ${error.message}`),
     }
-    this.#transport =
-      s.transport === 'uws' || (s.transport === 'auto' && loadUws().available)
-        ? new UwsTransport({ ...options, websocket: s.websocket })
-        : new NodeTransport(options)
-    this.#sockets.attach(this.#transport)
-    addWebSocketChannel(this.#channel)
     try {
+      const transport = (this.#transport = await createTransport(s.transport, options, s.websocket))
+      this.#sockets.attach(transport)
+      addWebSocketChannel(this.#channel)
       await this.#topics.start()
-      await this.#transport.listen(port, host)
+      await transport.listen(port, host)
     } catch (err) {
       // Reported once, by the rejection: the workers' exits are no news.
       removeWebSocketChannel(this.#channel)

@@ -10,13 +10,13 @@ import { MummyError } from '@mummy/errors'
 import { exchange, sleep, waitFor } from '@mummy/test-kit'
 import {
   NodeTransport,
-  UwsTransport,
   type BodyControl,
   type BodyHead,
   type ResponseWriter,
   type Transport,
   type TransportRequest,
 } from '@mummy/io-loop'
+import { UwsTransport } from '@mummy/uws'
 import {
   TUS_EXTENSIONS,
   TUS_VERSION,

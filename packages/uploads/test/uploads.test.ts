@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { waitFor } from '@mummy/test-kit'
 import {
   NodeTransport,
-  UwsTransport,
   type ResponseWriter,
   type Transport,
   type TransportRequest,
 } from '@mummy/io-loop'
+import { UwsTransport } from '@mummy/uws'
 import { UploadSink, resolveUploads, uploadSink } from '../dist/index.js'
 
 const run = promisify(execFile)

@@ -8,40 +8,42 @@
  * closed), malformed requests (closed without an answer), the idle HTTP timeout (10 s), the
  * response's `Date` and `uWebSockets` headers, and WebSocket framing, pings and close codes.
  */
-import { HOLD_FLUSH, releaseAtCallbackEnd } from './hold.js'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { MummyError } from '@mummy/errors'
 import { HeadCheck } from '@mummy/parser'
+import type {
+  BodyControl,
+  BodySink,
+  InboundKind,
+  ResponseWriter,
+  SendStatus,
+  StreamEvents,
+  Transport,
+  TransportOptions,
+  TransportRequest,
+  TransportStream,
+  TransportWebSocket,
+  WebSocketEvents,
+  WebSocketSettings,
+} from '@mummy/io-loop'
 import {
   CLOSE_GRACE,
   DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_TRANSPORT_OPTIONS,
+  DEFAULT_WEBSOCKET_SETTINGS,
+  HOLD_FLUSH,
+  KnownLength,
   TEXT_PLAIN,
   answerBody,
   bodyTooLarge,
-} from './http1/answers.js'
-import { KnownLength, closesAfter, streamFraming } from './http1/framing.js'
-import { isBodylessStatus, statusReason } from './status.js'
-import {
-  DEFAULT_WEBSOCKET_SETTINGS,
-  type InboundKind,
-  type SendStatus,
-  type WebSocketEvents,
-  type WebSocketSettings,
-} from './websocket.js'
-import {
-  DEFAULT_TRANSPORT_OPTIONS,
-  type BodyControl,
-  type BodySink,
-  type ResponseWriter,
-  type StreamEvents,
-  type Transport,
-  type TransportStream,
-  type TransportOptions,
-  type TransportRequest,
-  type TransportWebSocket,
+  closesAfter,
+  isBodylessStatus,
+  releaseAtCallbackEnd,
+  statusReason,
+  streamFraming,
   stripUndefined,
-} from './transport.js'
+} from '@mummy/io-loop/kit'
 
 // ---- the part of the native API this file uses ----
 
@@ -730,6 +732,7 @@ function joinOwned(parts: readonly Buffer[], length: number): Buffer {
  * ```
  */
 export class UwsTransport implements Transport {
+  readonly name = 'uws'
   /** Effective options (defaults filled in). */
   readonly options: UwsTransportOptions
   /** `true` once {@link close} was called. */

@@ -1,4 +1,5 @@
-// The Transport contract (transport.ts), one suite run against both transports. The node:net
+// The Transport contract (@mummy/io-loop's transport.ts), one suite run against both transports
+// (here, in the package that has both). The node:net
 // transport meets it whole; uWebSockets.js meets it but for the deviations the README's table
 // "Where it differs from the node:net transport" documents, which the suite then asserts as what
 // they are. What only one transport has (node's maxPipelinedRequests, writeHighWaterMark,
@@ -19,22 +20,22 @@ import {
   type ContractWebSocketSettings,
   type TransportDeviation,
 } from '@mummy/test-kit'
-import { NodeTransport } from '../dist/node-transport.js'
-import type {
-  BodyControl,
-  BodyHead,
-  BodySink,
-  ResponseWriter,
-  StreamEvents,
-  Transport,
-  TransportOptions,
-  TransportRequest,
-  TransportStream,
-  TransportWebSocket,
-  WebSocketEvents,
-  WebSocketSettings,
-} from '../dist/transport.js'
-import { UwsTransport } from '../dist/uws-transport.js'
+import {
+  NodeTransport,
+  type BodyControl,
+  type BodyHead,
+  type BodySink,
+  type ResponseWriter,
+  type StreamEvents,
+  type Transport,
+  type TransportOptions,
+  type TransportRequest,
+  type TransportStream,
+  type TransportWebSocket,
+  type WebSocketEvents,
+  type WebSocketSettings,
+} from '@mummy/io-loop'
+import { UwsTransport } from '../dist/index.js'
 
 // The kit describes the contract's types structurally (it cannot depend on this package, whose
 // tests depend on it). These fail to compile when the two drift apart: what a transport gives
@@ -61,7 +62,7 @@ export type _KitMatchesContract = [
 runTransportContract('node', (options) => new NodeTransport(options))
 
 /**
- * uWebSockets.js's documented deviations (packages/io-loop/README.md, "Where it differs from the
+ * uWebSockets.js's documented deviations (packages/uws/README.md, "Where it differs from the
  * node:net transport").
  */
 const UWS_DEVIATIONS: TransportDeviation[] = [
