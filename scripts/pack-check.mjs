@@ -197,6 +197,17 @@ console.log(seen)`
   return out
 })
 
+check('@mummy/uploads loads without @mummy/io-loop (types only)', () => {
+  const cwd = project('uploads-alone', ['uploads', 'parser', 'errors'])
+  const script = `import { uploadSink, tusSink } from '@mummy/uploads'
+import { existsSync } from 'node:fs'
+console.log(typeof uploadSink, typeof tusSink, existsSync('node_modules/@mummy/io-loop'))`
+  writeFileSync(path.join(cwd, 'check.js'), script)
+  const out = run('node', ['check.js'], cwd).trim()
+  if (out !== 'function function false') throw new Error(out)
+  return out
+})
+
 check('@mummy/router alone routes', () => {
   const deps = ['router', 'errors']
   const cwd = project('router-alone', deps)
