@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a Debian machine with Node 20: the Debian packages the
-# tests, benchmarks and demos use (curl, wrk, chromium, redis-server, haproxy), pnpm (the version
+# tests, benchmarks and demos use (curl, wrk, chromium, redis-server, haproxy, openssl), pnpm (the version
 # pinned in package.json), and the workspace's dependencies. Safe to run again: it skips what is
 # already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for cmd in curl wrk chromium redis-server haproxy; do
+for cmd in curl wrk chromium redis-server haproxy openssl; do
   # (haproxy is in /usr/sbin, which a user's PATH may lack.)
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$cmd")
 done

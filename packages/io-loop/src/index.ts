@@ -16,6 +16,9 @@ export {
   type BodyHead,
   type BodyControl,
   type BodySink,
+  type TlsOptions,
+  type ListenTarget,
+  type ListenAddress,
 } from './transport.js'
 export { TimerWheel, type WheelEntry } from './timer-wheel.js'
 export { httpDate } from './http-date.js'

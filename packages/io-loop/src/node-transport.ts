@@ -8,6 +8,7 @@
  */
 import { HOLD_FLUSH, releaseAtCallbackEnd } from './hold.js'
 import net from 'node:net'
+import tls from 'node:tls'
 import { MummyError } from '@mummy/errors'
 import { RequestParser, type ParserCallbacks, type RequestHead } from '@mummy/parser'
 import { httpDate } from './http-date.js'
@@ -32,6 +33,8 @@ import {
   DEFAULT_TRANSPORT_OPTIONS,
   type BodyControl,
   type BodySink,
+  type ListenAddress,
+  type ListenTarget,
   type ResponseWriter,
   type StreamEvents,
   type Transport,
@@ -966,17 +969,53 @@ export class NodeTransport implements Transport {
   readonly topics = new TopicTable()
   /** `true` once {@link close} was called. */
   closing = false
-  readonly #server: net.Server
-  readonly #conns = new Set<Connection>()
+  /** One server per listener. */
+  readonly #servers: net.Server[] = []
+  readonly #addresses: ListenAddress[] = []
+  /** The first TCP listener's port (kept after close). */
   #port = 0
+  readonly #conns = new Set<Connection>()
   #closed: Promise<void> | null = null
   #onAllClosed: (() => void) | null = null
 
   constructor(options: Partial<TransportOptions> & Pick<TransportOptions, 'onRequest'>) {
     this.options = { ...DEFAULT_TRANSPORT_OPTIONS, ...stripUndefined(options) } as TransportOptions
-    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
-      this.#accept(socket),
-    )
+  }
+
+  /** A server for one more listener: TLS when the transport has `tls`. */
+  #createServer(): net.Server {
+    const accept = (socket: net.Socket): void => this.#accept(socket)
+    const secure = this.options.tls
+    if (secure === undefined)
+      return net.createServer({ allowHalfOpen: true, noDelay: true }, accept)
+    let server: tls.Server
+    try {
+      server = tls.createServer(
+        {
+          key: toPem(secure.key),
+          cert: toPem(secure.cert),
+          ...(secure.ca === undefined ? {} : { ca: toPem(secure.ca) }),
+          ...(secure.passphrase === undefined ? {} : { passphrase: secure.passphrase }),
+          allowHalfOpen: true,
+          noDelay: true,
+          // A handshake is part of the head's time.
+          handshakeTimeout: this.options.headersTimeout,
+        },
+        accept,
+      )
+    } catch (error) {
+      throw new MummyError(
+        'ERR_MUMMY_LISTEN',
+        `cannot use the tls key and certificate: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      )
+    }
+    // A failed handshake (a plain-HTTP client, a bad certificate) costs the socket only.
+    server.on('tlsClientError', (err: Error & { code?: string }, socket) => {
+      this.reportClientError(err, socket.remoteAddress ?? '')
+      socket.destroy()
+    })
+    return server
   }
 
   get connections(): number {
@@ -987,23 +1026,46 @@ export class NodeTransport implements Transport {
     return this.#port
   }
 
-  listen(port: number, host?: string): Promise<number> {
+  get addresses(): readonly ListenAddress[] {
+    return this.#addresses
+  }
+
+  async listen(port: number, host?: string): Promise<number> {
+    const address = await this.listenOn(host === undefined ? { port } : { port, host })
+    return 'port' in address ? address.port : 0
+  }
+
+  listenOn(target: ListenTarget): Promise<ListenAddress> {
+    const server = this.#createServer()
+    const where = 'path' in target ? target.path : `${target.host ?? ''}:${target.port}`
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void =>
         reject(
-          new MummyError(
-            'ERR_MUMMY_LISTEN',
-            `cannot listen on ${host ?? ''}:${port}: ${err.message}`,
-            { cause: err },
-          ),
+          new MummyError('ERR_MUMMY_LISTEN', `cannot listen on ${where}: ${err.message}`, {
+            cause: err,
+          }),
         )
-      this.#server.once('error', onError)
-      this.#server.listen({ port, host }, () => {
-        this.#server.off('error', onError)
-        const address = this.#server.address()
-        this.#port = typeof address === 'object' && address !== null ? address.port : port
-        resolve(this.#port)
-      })
+      server.once('error', onError)
+      const ready = (): void => {
+        server.off('error', onError)
+        const bound = server.address()
+        const secure = this.options.tls !== undefined
+        const address: ListenAddress =
+          typeof bound === 'object' && bound !== null
+            ? {
+                address: bound.address,
+                port: bound.port,
+                family: bound.family === 'IPv6' ? 'IPv6' : 'IPv4',
+                tls: secure,
+              }
+            : { path: typeof bound === 'string' ? bound : where, tls: secure }
+        this.#servers.push(server)
+        this.#addresses.push(address)
+        if (this.#port === 0 && 'port' in address) this.#port = address.port
+        resolve(address)
+      }
+      if ('path' in target) server.listen({ path: target.path }, ready)
+      else server.listen({ port: target.port, host: target.host }, ready)
     })
   }
 
@@ -1031,8 +1093,14 @@ export class NodeTransport implements Transport {
         hard.unref()
       }, timeout)
       deadline.unref()
-      if (this.#server.listening) this.#server.close(() => done())
-      else done()
+      // (Each server's close also removes its unix socket file.)
+      let servers = this.#servers.length + 1
+      const serverClosed = (): void => {
+        if (--servers === 0) done()
+      }
+      for (const server of this.#servers) server.close(serverClosed)
+      this.#addresses.length = 0
+      serverClosed()
       this.#onAllClosed = done
       for (const conn of [...this.#conns]) {
         if (conn.ws !== null) conn.ws.close(1001, 'server shutting down')
@@ -1111,4 +1179,9 @@ function ownedCopy(chunks: readonly Buffer[], length: number): Buffer {
     offset += chunk.length
   }
   return out
+}
+
+/** PEM bytes or text as node:tls takes them. */
+function toPem(pem: string | Uint8Array): string | Buffer {
+  return typeof pem === 'string' ? pem : Buffer.from(pem.buffer, pem.byteOffset, pem.byteLength)
 }

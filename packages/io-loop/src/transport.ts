@@ -250,6 +250,8 @@ export interface TransportOptions {
   onBodyStart?(head: BodyHead, response: ResponseWriter, control: BodyControl): BodySink | null
   /** Called when a client sent something the server refused (after the error response is queued). */
   onClientError?(error: Error & { code?: string; status?: number }, remoteAddress: string): void
+  /** TLS on every listener (HTTPS, WSS); none by default. */
+  tls?: TlsOptions
 }
 
 /** @internal `o` without its `undefined` fields (so they don't override defaults when spread). */
@@ -272,12 +274,49 @@ export const DEFAULT_TRANSPORT_OPTIONS = Object.freeze({
   maxStreamedBodyLen: 1024 * 1024 * 1024,
 })
 
-/** A transport: one listening socket and its connections, on the IO thread. */
+/**
+ * TLS for every listener of a transport: PEM key and certificate chain (strings or bytes), and
+ * optionally the CA chain to send and the key's passphrase — what both transports take.
+ */
+export interface TlsOptions {
+  /** Private key, PEM. */
+  key: string | Uint8Array
+  /** Certificate chain, PEM (the server's certificate first). */
+  cert: string | Uint8Array
+  /** Extra CA certificates, PEM. */
+  ca?: string | Uint8Array
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string
+}
+
+/**
+ * Where a transport listens: a TCP port on a host (IPv4 or IPv6 address or name; all IPv4
+ * interfaces when absent), or a unix domain socket's path.
+ */
+export type ListenTarget = { port: number; host?: string } | { path: string }
+
+/** Where a transport listens, once bound: the TCP address and port, or the socket's path. */
+export type ListenAddress =
+  | { address: string; port: number; family: 'IPv4' | 'IPv6'; tls: boolean }
+  | { path: string; tls: boolean }
+
+/** A transport: its listening sockets and their connections, on the IO thread. */
 export interface Transport {
   /** The transport's name: `'node'`, `'uws'`. */
   readonly name: string
-  /** Starts listening; resolves with the bound port (an ephemeral one for port 0). */
+  /**
+   * Starts listening on `port` of `host`; resolves with the bound port (an ephemeral one for
+   * port 0). The same as `listenOn({ port, host })`.
+   */
   listen(port: number, host?: string): Promise<number>
+  /**
+   * Starts listening on one more target (TCP or a unix socket); resolves with where. Each call
+   * adds a listener; `close()` closes them all. Rejects with `ERR_MUMMY_LISTEN` (the address
+   * in use, a path that cannot be bound).
+   */
+  listenOn(target: ListenTarget): Promise<ListenAddress>
+  /** Where it listens, in the order the listeners were added (none once closed). */
+  readonly addresses: readonly ListenAddress[]
   /**
    * Graceful close: stop accepting, close idle connections, let in-flight requests finish
    * and be answered (the last answer on each connection with `Connection: close`), then
@@ -289,7 +328,7 @@ export interface Transport {
   close(timeout?: number): Promise<void>
   /** Open connections. */
   readonly connections: number
-  /** The bound port, or 0 before `listen` resolves. */
+  /** The first TCP listener's bound port (still after `close`), or 0 before one is bound. */
   readonly port: number
   /** Subscribes `ws` to `topic` (kept until unsubscribed or closed); `false` if it already was. */
   subscribe(ws: TransportWebSocket, topic: string): boolean

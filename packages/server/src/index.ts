@@ -16,6 +16,7 @@
 export { createServer } from './create-server.js'
 export { Server } from './server.js'
 export type { ServerOptions } from './options.js'
+export type { ListenAddress, ListenTarget, TlsOptions } from '@mummy/io-loop'
 export { Router } from './router.js'
 export {
   Request,

@@ -5,6 +5,7 @@
  */
 import type { ResourceLimits } from 'node:worker_threads'
 import { MummyError } from '@mummy/errors'
+import type { ListenTarget, TlsOptions } from '@mummy/io-loop'
 import type { UploadOptions } from '@mummy/uploads'
 import type { DeflateOptions } from '@mummy/websocket'
 import type { CompressionOptions } from './compression.js'
@@ -94,6 +95,11 @@ export interface ServerOptions {
    * keeps history. Without it (the default), topics are this process's own.
    */
   pubsub?: PubSubEngine
+  /**
+   * TLS on every listener (HTTPS and WSS): `{ key, cert }` in PEM (text or bytes), optionally
+   * `ca` and `passphrase`. On both transports. None by default.
+   */
+  tls?: TlsOptions
 }
 
 type Check = (value: unknown) => string | null
@@ -156,6 +162,19 @@ const CHECKS: Readonly<Record<string, Check>> = {
     )
       ? null
       : 'a pub/sub engine (such as redisPubSub() from @mummy/redis)',
+  tls: (v) => {
+    const pem = (x: unknown): boolean => typeof x === 'string' || x instanceof Uint8Array
+    if (typeof v !== 'object' || v === null) return 'an object { key, cert, ca?, passphrase? }'
+    const o = v as Record<string, unknown>
+    const unknown = Object.keys(o).find((k) => !['key', 'cert', 'ca', 'passphrase'].includes(k))
+    return pem(o.key) &&
+      pem(o.cert) &&
+      (o.ca === undefined || pem(o.ca)) &&
+      (o.passphrase === undefined || typeof o.passphrase === 'string') &&
+      unknown === undefined
+      ? null
+      : 'an object { key, cert, ca?, passphrase? } with PEM strings or bytes'
+  },
 }
 
 /** Edit distance (insertions, deletions, substitutions), for "did you mean". */
@@ -254,4 +273,61 @@ export function listenArgumentError(port: unknown, host: unknown): MummyError | 
       `listen() host must be a non-empty string, got ${show(host)}`,
     )
   return null
+}
+
+/**
+ * The listen targets `listen()` was given — `(port?, host?)`, one target, or a list of them —
+ * or the `ERR_MUMMY_INVALID_OPTION` error to reject with.
+ */
+export function listenTargets(
+  first: unknown,
+  host: unknown,
+): { targets: ListenTarget[] } | MummyError {
+  if (first === undefined || typeof first !== 'object' || first === null) {
+    const port = first ?? 8080
+    return (
+      listenArgumentError(port, host) ?? {
+        targets: [
+          host === undefined
+            ? { port: port as number }
+            : { port: port as number, host: host as string },
+        ],
+      }
+    )
+  }
+  const list: unknown[] = Array.isArray(first) ? first : [first]
+  if (list.length === 0)
+    return new MummyError('ERR_MUMMY_INVALID_OPTION', 'listen() needs at least one target')
+  const targets: ListenTarget[] = []
+  for (const item of list) {
+    const t = item as Record<string, unknown>
+    if (typeof item !== 'object' || item === null)
+      return new MummyError(
+        'ERR_MUMMY_INVALID_OPTION',
+        `listen() target must be { port, host? } or { path }, got ${show(item)}`,
+      )
+    if ('path' in t) {
+      if (typeof t.path !== 'string' || t.path === '' || Object.keys(t).length !== 1)
+        return new MummyError(
+          'ERR_MUMMY_INVALID_OPTION',
+          `listen() target { path } needs a non-empty path and nothing else, got ${show(item)}`,
+        )
+      targets.push({ path: t.path })
+      continue
+    }
+    const extra = Object.keys(t).find((k) => k !== 'port' && k !== 'host')
+    if (extra !== undefined)
+      return new MummyError(
+        'ERR_MUMMY_INVALID_OPTION',
+        `listen() target has an unknown key ${extra} (a target is { port, host? } or { path })`,
+      )
+    const invalid = listenArgumentError(t.port, t.host)
+    if (invalid !== null) return invalid
+    targets.push(
+      t.host === undefined
+        ? { port: t.port as number }
+        : { port: t.port as number, host: t.host as string },
+    )
+  }
+  return { targets }
 }

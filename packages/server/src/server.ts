@@ -1,5 +1,7 @@
 import { MummyError } from '@mummy/errors'
 import {
+  type ListenAddress,
+  type ListenTarget,
   type ResponseWriter,
   type Transport,
   type TransportOptions,
@@ -17,7 +19,7 @@ import { dispatchCommand, executorEvents, type CommandTargets } from './commands
 import { createExecutor, type Executor, type ExecutorEvents } from './executor.js'
 import type { Handler } from './handler.js'
 import { JobTable } from './jobs.js'
-import { listenArgumentError, type ServerOptions } from './options.js'
+import { listenTargets, type ServerOptions } from './options.js'
 import { JOB_HTTP, StatusTable, transferList } from './protocol.js'
 import { Topics } from './pubsub.js'
 import { createTransport } from './transports.js'
@@ -130,15 +132,48 @@ export class Server {
   /**
    * Starts the workers, then listens. Resolves once requests are being accepted. In a worker
    * thread (single-file form) this does nothing and resolves at once.
+   *
+   * `listen(port = 8080, host?)` listens on a TCP port (`host`: an IPv4 or IPv6 address or a
+   * name; all IPv4 interfaces when absent). `listen(target)` and `listen([target, …])` take
+   * `{ port, host? }` and `{ path }` (a unix domain socket) targets, several at once; with the
+   * `tls` option every listener speaks TLS. {@link addresses} says where it listens.
+   * Arguments are checked first: `ERR_MUMMY_INVALID_OPTION`; a target that cannot be bound
+   * rejects with `ERR_MUMMY_LISTEN` (nothing is left listening).
+   *
+   * @example
+   * ```ts
+   * await server.listen([{ port: 8443, host: '::' }, { path: '/run/app.sock' }])
+   * ```
    */
-  listen(port = 8080, host?: string): Promise<void> {
+  listen(port?: number, host?: string): Promise<void>
+  listen(target: ListenTarget | readonly ListenTarget[]): Promise<void>
+  listen(first?: number | ListenTarget | readonly ListenTarget[], host?: string): Promise<void> {
     if (this.#inert) return Promise.resolve()
-    const invalid = listenArgumentError(port, host)
-    if (invalid !== null) return Promise.reject(invalid)
-    return (this.#listening ??= this.#start(port, host))
+    const checked = listenTargets(first, host)
+    if (checked instanceof MummyError) return Promise.reject(checked)
+    return (this.#listening ??= this.#start(checked.targets))
   }
 
-  async #start(port: number, host: string | undefined): Promise<void> {
+  /** Where the server listens (after `listen` resolved), in the order the targets were given. */
+  get addresses(): readonly ListenAddress[] {
+    return this.#transport?.addresses ?? []
+  }
+
+  /**
+   * The URL of the first TCP listener (`http://127.0.0.1:8080`, `https://[::1]:8443`; an
+   * unspecified address shows as `localhost`), or `''` when there is none yet.
+   */
+  get url(): string {
+    for (const a of this.addresses) {
+      if (!('port' in a)) continue
+      const any = a.address === '0.0.0.0' || a.address === '::'
+      const host = any ? 'localhost' : a.family === 'IPv6' ? `[${a.address}]` : a.address
+      return `${a.tls ? 'https' : 'http'}://${host}:${a.port}`
+    }
+    return ''
+  }
+
+  async #start(targets: readonly ListenTarget[]): Promise<void> {
     const s = this.#settings
     const executor = (this.#executor = createExecutor({
       settings: s,
@@ -154,6 +189,7 @@ export class Server {
     const options: Partial<TransportOptions> & Pick<TransportOptions, 'onRequest'> = {
       ...s.limits,
       ...this.#sinks?.transport,
+      ...(s.tls === undefined ? {} : { tls: s.tls }),
       onRequest: this.#onRequest,
       onClientError: (error, address) =>
         s.log('debug', `bad request from ${address}: ${error.code ?? ''} ${error.message}`),
@@ -163,9 +199,10 @@ export class Server {
       this.#sockets.attach(transport)
       addWebSocketChannel(this.#channel)
       await this.#topics.start()
-      await transport.listen(port, host)
+      for (const target of targets) await transport.listenOn(target)
     } catch (err) {
       // Reported once, by the rejection: the workers' exits are no news.
+      await this.#transport?.close(0)
       removeWebSocketChannel(this.#channel)
       void this.#topics.close()
       this.#sinks?.stop()

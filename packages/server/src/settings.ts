@@ -8,6 +8,7 @@ import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_TRANSPORT_OPTIONS,
   DEFAULT_WEBSOCKET_SETTINGS,
+  type TlsOptions,
   type TransportOptions,
   type WebSocketSettings,
 } from '@mummy/io-loop'
@@ -29,6 +30,8 @@ export interface ServerSettings {
   readonly sseHeartbeat: number
   /** The engine topics cross instances with, if any. */
   readonly pubsub: PubSubEngine | null
+  /** TLS for every listener, if any. */
+  readonly tls: TlsOptions | undefined
   readonly log: LogHandler
   readonly compression: CompressionOptions
   /** permessage-deflate offered on upgrades by default. */
@@ -78,6 +81,7 @@ export function resolveSettings(o: ServerOptions): ServerSettings {
     closeTimeout: o.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
     sseHeartbeat: o.sseHeartbeat ?? 15_000,
     pubsub: o.pubsub ?? null,
+    tls: o.tls,
     log: o.logHandler ?? consoleLogHandler('info'),
     compression: resolveCompression(o.compression),
     websocketCompression: resolveWsCompression(o.websocketCompression),

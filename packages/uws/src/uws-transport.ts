@@ -8,7 +8,9 @@
  * closed), malformed requests (closed without an answer), the idle HTTP timeout (10 s), the
  * response's `Date` and `uWebSockets` headers, and WebSocket framing, pings and close codes.
  */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import os from 'node:os'
 import path from 'node:path'
 import { MummyError } from '@mummy/errors'
 import { HeadCheck } from '@mummy/parser'
@@ -16,6 +18,9 @@ import type {
   BodyControl,
   BodySink,
   InboundKind,
+  ListenAddress,
+  ListenTarget,
+  TlsOptions,
   ResponseWriter,
   SendStatus,
   StreamEvents,
@@ -97,6 +102,7 @@ interface UwsApp {
   any(pattern: string, handler: (res: UwsHttpResponse, req: UwsHttpRequest) => void): UwsApp
   ws(pattern: string, behavior: Record<string, unknown>): UwsApp
   listen(host: string, port: number, cb: (token: unknown) => void): UwsApp
+  listen_unix(cb: (token: unknown) => void, path: string): UwsApp
   publish(topic: string, message: Uint8Array, isBinary: boolean, compress: boolean): boolean
   numSubscribers(topic: string): number
   close(): void
@@ -104,6 +110,7 @@ interface UwsApp {
 /** @internal */
 interface UwsModule {
   App(): UwsApp
+  SSLApp(options: Record<string, string>): UwsApp
   us_listen_socket_close(token: unknown): void
   us_socket_local_port(token: unknown): number
   DISABLED: number
@@ -740,7 +747,9 @@ export class UwsTransport implements Transport {
   readonly #uws: UwsModule
   readonly #app: UwsApp
   readonly #sockets = new Set<UwsSocket>()
-  #token: unknown = null
+  /** Listening sockets, with where they listen. */
+  readonly #listeners: Array<{ token: unknown; address: ListenAddress }> = []
+  /** The first TCP listener's port (kept after close). */
   #port = 0
   /** Requests not answered (or aborted) yet. */
   readonly #writers = new Set<UwsResponseWriter>()
@@ -776,7 +785,7 @@ export class UwsTransport implements Transport {
       maxBodyLen:
         o.onBodyStart === undefined ? o.maxBodyLen : Math.max(o.maxBodyLen, o.maxStreamedBodyLen),
     })
-    this.#app = uws.App()
+    this.#app = o.tls === undefined ? uws.App() : sslApp(uws, o.tls)
     this.#app.any('/*', (res, req) => this.#onHttp(res, req, null))
     const ws = this.options.websocket
     this.#app.ws('/*', {
@@ -828,6 +837,10 @@ export class UwsTransport implements Transport {
 
   get port(): number {
     return this.#port
+  }
+
+  get addresses(): readonly ListenAddress[] {
+    return this.#listeners.map((l) => l.address)
   }
 
   #onHttp(
@@ -986,18 +999,51 @@ export class UwsTransport implements Transport {
       this.#onSettled()
   }
 
-  listen(port: number, host?: string): Promise<number> {
+  async listen(port: number, host?: string): Promise<number> {
+    const address = await this.listenOn(host === undefined ? { port } : { port, host })
+    return 'port' in address ? address.port : 0
+  }
+
+  listenOn(target: ListenTarget): Promise<ListenAddress> {
+    const tls = this.options.tls !== undefined
     return new Promise((resolve, reject) => {
-      this.#app.listen(host ?? '0.0.0.0', port, (token) => {
-        if (!token) {
+      if ('path' in target) {
+        // uSockets unlinks the path before binding; refuse a path in use as node:net does.
+        if (existsSync(target.path)) {
           reject(
-            new MummyError('ERR_MUMMY_LISTEN', `cannot listen on ${host ?? '0.0.0.0'}:${port}`),
+            new MummyError(
+              'ERR_MUMMY_LISTEN',
+              `cannot listen on ${target.path}: listen EADDRINUSE: address already in use`,
+            ),
           )
           return
         }
-        this.#token = token
-        this.#port = this.#uws.us_socket_local_port(token)
-        resolve(this.#port)
+        this.#app.listen_unix((token) => {
+          if (!token) {
+            reject(new MummyError('ERR_MUMMY_LISTEN', `cannot listen on ${target.path}`))
+            return
+          }
+          const address: ListenAddress = { path: target.path, tls }
+          this.#listeners.push({ token, address })
+          resolve(address)
+        }, target.path)
+        return
+      }
+      const host = target.host ?? '0.0.0.0'
+      this.#app.listen(host, target.port, (token) => {
+        if (!token) {
+          reject(new MummyError('ERR_MUMMY_LISTEN', `cannot listen on ${host}:${target.port}`))
+          return
+        }
+        const address: ListenAddress = {
+          address: host,
+          port: this.#uws.us_socket_local_port(token),
+          family: host.includes(':') ? 'IPv6' : 'IPv4',
+          tls,
+        }
+        this.#listeners.push({ token, address })
+        if (this.#port === 0) this.#port = address.port
+        resolve(address)
       })
     })
   }
@@ -1005,8 +1051,12 @@ export class UwsTransport implements Transport {
   close(timeout = DEFAULT_CLOSE_TIMEOUT): Promise<void> {
     if (this.#closed !== null) return this.#closed
     this.closing = true
-    if (this.#token !== null) this.#uws.us_listen_socket_close(this.#token)
-    this.#token = null
+    for (const { token, address } of this.#listeners) {
+      this.#uws.us_listen_socket_close(token)
+      // (uSockets leaves a unix socket's file behind; node:net removes it.)
+      if ('path' in address) rmSync(address.path, { force: true })
+    }
+    this.#listeners.length = 0
     this.#closed = new Promise<void>((resolve) => {
       let hard: ReturnType<typeof setTimeout> | undefined
       const finish = (): void => {
@@ -1086,4 +1136,35 @@ export class UwsTransport implements Transport {
 function hasCloseToken(value: string): boolean {
   for (const token of value.split(',')) if (token.trim().toLowerCase() === 'close') return true
   return false
+}
+
+/**
+ * An SSL app: uWebSockets.js reads its key and certificates from files when the app is made, so
+ * PEM given as text or bytes goes through a private temporary folder (mode 0700, files 0600),
+ * removed at once.
+ */
+function sslApp(uws: UwsModule, tls: TlsOptions): UwsApp {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mummy-tls-'))
+  try {
+    const file = (name: string, pem: string | Uint8Array): string => {
+      const where = path.join(dir, name)
+      writeFileSync(where, pem, { mode: 0o600 })
+      return where
+    }
+    const options: Record<string, string> = {
+      key_file_name: file('key.pem', tls.key),
+      cert_file_name: file('cert.pem', tls.cert),
+    }
+    if (tls.ca !== undefined) options.ca_file_name = file('ca.pem', tls.ca)
+    if (tls.passphrase !== undefined) options.passphrase = tls.passphrase
+    return uws.SSLApp(options)
+  } catch (error) {
+    throw new MummyError(
+      'ERR_MUMMY_LISTEN',
+      `cannot use the tls key and certificate: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
