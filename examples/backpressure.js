@@ -2,7 +2,6 @@
 // Run: node examples/backpressure.js (BACKPRESSURE=close to close slow readers), then open http://localhost:8080
 import { Router, createServer } from '@mummy/server'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { isMainThread } from 'node:worker_threads'
 
 const CHUNK = Buffer.alloc(16 * 1024, 'x')
 const STREAM = 2048 // 32 MiB, paced by the answers of send()
@@ -74,4 +73,4 @@ const server = createServer(router, {
   backpressure: process.env.BACKPRESSURE === 'close' ? 'close' : 'drop',
 })
 await server.listen(Number(process.env.PORT ?? 8080))
-if (isMainThread) console.log(`Serving on http://localhost:${server.port}`)
+console.log(`Serving on ${server.url}`)

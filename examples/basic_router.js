@@ -1,7 +1,6 @@
 // A Router with one route: the seed's Router example, line for line.
 // Run: node examples/basic_router.js, then open http://localhost:8080
 import { Router, createServer } from '@mummy/server'
-import { isMainThread } from 'node:worker_threads'
 
 function indexHandler(request) {
   const headers = { 'Content-Type': 'text/plain' }
@@ -14,4 +13,4 @@ router.get('/', indexHandler)
 const server = createServer(router)
 // This file is loaded again in every worker thread; print only once, on the IO thread.
 await server.listen(Number(process.env.PORT ?? 8080))
-if (isMainThread) console.log(`Serving on http://localhost:${server.port}`)
+console.log(`Serving on ${server.url}`)

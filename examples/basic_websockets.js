@@ -1,7 +1,6 @@
 // WebSockets: the seed's WebSocket example, line for line: a page that connects to /ws, a greeting, every event logged.
 // Run: node examples/basic_websockets.js, then open http://localhost:8080 (messages you send are logged here)
 import { Router, createServer } from '@mummy/server'
-import { isMainThread } from 'node:worker_threads'
 
 function indexHandler(request) {
   const headers = { 'Content-Type': 'text/html' }
@@ -45,4 +44,4 @@ router.get('/ws', upgradeHandler)
 const server = createServer(router, { websocketHandler })
 // This file is loaded again in every worker thread; print only once, on the IO thread.
 await server.listen(Number(process.env.PORT ?? 8080))
-if (isMainThread) console.log(`Serving on http://localhost:${server.port}`)
+console.log(`Serving on ${server.url}`)

@@ -1,7 +1,6 @@
 // A server-wide broadcast: clients subscribe to 'news'; a timer on the IO thread and POST /news (in a worker) publish to it.
 // Run: node examples/broadcast.js, open http://localhost:8080, then: curl -d 'hello everyone' localhost:8080/news
 import { Router, createServer, publish } from '@mummy/server'
-import { isMainThread } from 'node:worker_threads'
 
 const page = `<!doctype html>
 <title>news</title>
@@ -37,17 +36,15 @@ router.post('/news', (request) => {
 const server = createServer(router, { workers: 4 })
 await server.listen(Number(process.env.PORT ?? 8080))
 
-// Top-level code runs in every worker too: only the IO thread runs the timer.
-if (isMainThread) {
-  console.log(`Serving on http://localhost:${server.port}`)
-  let tick = 0
-  setInterval(
-    () => {
-      tick++
-      // On the IO thread, server.publish also says how many subscribers it reached.
-      const clients = server.publish('news', `tick ${tick} at ${new Date().toISOString()}`)
-      if (clients > 0) console.log(`tick ${tick} went to ${clients} client(s)`)
-    },
-    Number(process.env.TICK_MS ?? 5000),
-  )
-}
+// After `await server.listen()`: the IO thread only (in a worker, listen() never resolves).
+console.log(`Serving on ${server.url}`)
+let tick = 0
+setInterval(
+  () => {
+    tick++
+    // On the IO thread, server.publish also says how many subscribers it reached.
+    const clients = server.publish('news', `tick ${tick} at ${new Date().toISOString()}`)
+    if (clients > 0) console.log(`tick ${tick} went to ${clients} client(s)`)
+  },
+  Number(process.env.TICK_MS ?? 5000),
+)

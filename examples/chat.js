@@ -70,4 +70,4 @@ function websocketHandler(ws, event, message) {
 
 const server = createServer(router, { websocketHandler, workers: 4 })
 await server.listen(Number(process.env.PORT ?? 8080))
-if (isMainThread) console.log(`Serving on http://localhost:${server.port}`)
+console.log(`Serving on ${server.url}`)

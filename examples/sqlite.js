@@ -3,7 +3,6 @@
 import Database from 'better-sqlite3'
 import os from 'node:os'
 import path from 'node:path'
-import { isMainThread } from 'node:worker_threads'
 import { Router, createServer } from '@mummy/server'
 
 // Every worker opens its own connection (each thread has its own heap); WAL lets them share the file.
@@ -33,4 +32,4 @@ router.get('/notes', (request) => {
 
 const server = createServer(router, { workers: 4 })
 await server.listen(Number(process.env.PORT ?? 8080))
-if (isMainThread) console.log(`Serving on http://localhost:${server.port}; notes in ${file}`)
+console.log(`Serving on ${server.url}; notes in ${file}`)

@@ -2,7 +2,6 @@
 // thread publishes a tick each second; POST /say (in a worker) publishes a message.
 // Run: node examples/sse.js, open http://localhost:8080, then: curl -d 'hello' localhost:8080/say
 import { Router, createServer, publish } from '@mummy/server'
-import { isMainThread } from 'node:worker_threads'
 
 const page = `<!doctype html>
 <title>sse</title>
@@ -46,19 +45,18 @@ function sseHandler(stream, event) {
 const server = createServer(router, { workers: 4, sseHandler })
 await server.listen(Number(process.env.PORT ?? 8080))
 
-if (isMainThread) {
-  console.log(`Serving on http://localhost:${server.port}`)
-  let tick = 0
-  setInterval(
-    () => {
-      tick++
-      // A named event with an id; on the IO thread it says how many streams it reached.
-      server.publishEvent('board', {
-        event: 'tick',
-        id: String(tick),
-        data: new Date().toISOString(),
-      })
-    },
-    Number(process.env.TICK_MS ?? 1000),
-  )
-}
+// After `await server.listen()`: the IO thread only (in a worker, listen() never resolves).
+console.log(`Serving on ${server.url}`)
+let tick = 0
+setInterval(
+  () => {
+    tick++
+    // A named event with an id; on the IO thread it says how many streams it reached.
+    server.publishEvent('board', {
+      event: 'tick',
+      id: String(tick),
+      data: new Date().toISOString(),
+    })
+  },
+  Number(process.env.TICK_MS ?? 1000),
+)

@@ -7,7 +7,6 @@
 //      curl -r 0-99 localhost:8080/static/README.md       (the first 100 bytes: 206)
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isMainThread } from 'node:worker_threads'
 import { Router, createServer } from '@mummy/server'
 
 const ROOT = path.resolve(process.env.STATIC_DIR ?? fileURLToPath(new URL('..', import.meta.url)))
@@ -30,4 +29,4 @@ router.get('/static/**', (request) => {
 
 const server = createServer(router, { workers: 4 })
 await server.listen(Number(process.env.PORT ?? 8080))
-if (isMainThread) console.log(`Serving ${ROOT} on http://localhost:${server.port}/static/`)
+console.log(`Serving ${ROOT} on ${server.url}/static/`)

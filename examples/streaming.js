@@ -1,7 +1,6 @@
 // Streamed responses: the head at once, the body in pieces from the handler (or any worker).
 // Run: node examples/streaming.js, then: curl -N localhost:8080/count   and   curl -o /dev/null localhost:8080/download/64
 import { Router, createServer } from '@mummy/server'
-import { isMainThread } from 'node:worker_threads'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const router = new Router()
@@ -35,4 +34,4 @@ router.get('/download/:mb', async (request) => {
 
 const server = createServer(router, { workers: 4, concurrency: 16 })
 await server.listen(Number(process.env.PORT ?? 8080))
-if (isMainThread) console.log(`Serving on http://localhost:${server.port}`)
+console.log(`Serving on ${server.url}`)

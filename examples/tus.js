@@ -9,7 +9,6 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { isMainThread } from 'node:worker_threads'
 import { Router, createServer } from '@mummy/server'
 
 const keep = process.env.UPLOADS_DIR ?? path.join(os.tmpdir(), 'mummy-example-tus')
@@ -51,5 +50,4 @@ const server = createServer(router, {
   uploads: { tus: { maxSize: 10 * 1024 ** 3, expires: 24 * 60 * 60 * 1000 } },
 })
 await server.listen(Number(process.env.PORT ?? 8080))
-if (isMainThread)
-  console.log(`tus endpoint: http://localhost:${server.port}/files; finished files go to ${keep}`)
+console.log(`tus endpoint: ${server.url}/files; finished files go to ${keep}`)

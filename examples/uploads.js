@@ -4,7 +4,6 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { isMainThread } from 'node:worker_threads'
 import { Router, createServer } from '@mummy/server'
 
 const keep = process.env.UPLOADS_DIR ?? path.join(os.tmpdir(), 'mummy-example-uploads')
@@ -42,5 +41,4 @@ const server = createServer(router, {
   uploads: { maxFileSize: 100 * 1024 * 1024, maxParts: 10 },
 })
 await server.listen(Number(process.env.PORT ?? 8080))
-if (isMainThread)
-  console.log(`Serving on http://localhost:${server.port}; kept files go to ${keep}`)
+console.log(`Serving on ${server.url}; kept files go to ${keep}`)

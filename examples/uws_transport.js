@@ -1,6 +1,6 @@
 // The same handlers on the uWebSockets.js transport: `transport: 'auto'` takes it where its
-// native build loads and falls back to node:net elsewhere. Run: node examples/uws_transport.js
-import { isMainThread } from 'node:worker_threads'
+// native build loads (with @mummy/uws installed) and falls back to node:net elsewhere.
+// Run: node examples/uws_transport.js
 import { Router, createServer } from '@mummy/server'
 
 const router = new Router()
@@ -15,6 +15,5 @@ function websocketHandler(ws, event, message) {
 
 const server = createServer(router, { websocketHandler, transport: 'auto' })
 await server.listen(Number(process.env.PORT ?? 8080))
-// (This file runs again in every worker: only the IO thread says where it listens.)
-if (isMainThread)
-  console.log(`Serving on http://localhost:${server.port} (${server.transport} transport)`)
+// (Past `await server.listen()` only the IO thread runs: in a worker listen() never resolves.)
+console.log(`Serving on ${server.url} (${server.transport} transport)`)

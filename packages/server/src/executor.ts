@@ -3,6 +3,8 @@
  * InlineExecutor} is the other: it runs the same job function (job.ts) on the IO thread, with
  * the same callbacks, so inline mode (`workers: 0`) is not a second request path.
  */
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { MummyError } from '@mummy/errors'
 import { WorkerPool, type JobFailureReason, type SerializedError } from '@mummy/workers'
 import { loadAppModule, toApp, type App } from './app.js'
@@ -219,7 +221,8 @@ export function createExecutor(init: ExecutorInit): Executor {
     },
     tus: s.uploads?.tus ?? null,
   }
-  return new WorkerPool({
+  let started = false
+  const pool = new AppPool(config.module, () => (started = true), {
     size: s.workers,
     workerURL: new URL('./worker-main.js', import.meta.url),
     workerData: config,
@@ -228,11 +231,110 @@ export function createExecutor(init: ExecutorInit): Executor {
     ...(o.resourceLimits === undefined ? {} : { resourceLimits: o.resourceLimits }),
     ...events,
     onMessage: (message, jobId) => events.onMessage(message as WorkerMessage, jobId),
+    // (Before the start settles, an exit is news only through start()'s rejection.)
     onWorkerExit: (index, code, error) =>
+      !started ||
       init.quiet() ||
       s.log(
         'warn',
         `worker ${index} exited (code ${code})${error ? `: ${error.message}` : ''}; restarting it`,
       ),
   })
+  return pool
+}
+
+/**
+ * The worker pool of an app: a worker that fails to load the app's module fails `start()` with
+ * `ERR_MUMMY_APP_LOAD`, which names the module and the file and line that threw, and carries the
+ * error's own stack (not the pool's).
+ */
+class AppPool extends WorkerPool {
+  readonly #module: string
+  readonly #started: () => void
+
+  constructor(
+    module: string,
+    started: () => void,
+    options: ConstructorParameters<typeof WorkerPool>[0],
+  ) {
+    super(options)
+    this.#module = module
+    this.#started = started
+  }
+
+  override async start(): Promise<void> {
+    try {
+      await super.start()
+      this.#started()
+    } catch (error) {
+      throw appLoadError(error, this.#module)
+    }
+  }
+}
+
+/** A frame of `stack` in the user's code: not Node's, not this server's or its pool's. */
+function userFrame(stack: string): string | null {
+  // A syntax error's stack starts with the place: `file:///app.js:3`.
+  const first = /^((?:file:\/\/|\/)\S+:\d+)\s*$/m.exec(stack.split('\n')[0] ?? '')
+  if (first !== null) return first[1]!
+  for (const line of stack.split('\n')) {
+    const m = /^\s+at (?:.*? \()?((?:file:\/\/|\/)[^()\s]+:\d+:\d+)\)?$/.exec(line)
+    if (m === null) continue
+    const where = m[1]!
+    if (
+      where.startsWith(OWN_DIR) ||
+      /[\\/]@mummy[\\/]|[\\/]packages[\\/]workers[\\/]dist[\\/]/.test(where)
+    )
+      continue
+    return where
+  }
+  return null
+}
+
+const OWN_DIR = new URL('.', import.meta.url).href
+
+/**
+ * Where a syntax error in `module`'s graph is: a caught SyntaxError of an ES module carries no
+ * position (Node prints it only for an uncaught one), so the module is imported once more in a
+ * child process, where it is uncaught. A module graph with a syntax error is never evaluated —
+ * linking fails first —, so none of the app's code runs there.
+ */
+function syntaxErrorPlace(module: string): string | null {
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, '--input-type=module', '-e', `await import(${JSON.stringify(module)})`],
+    { encoding: 'utf8', timeout: 10_000 },
+  )
+  const first = (child.stderr ?? '').split('\n')[0] ?? ''
+  return /^(?:file:\/\/|\/)\S+:\d+$/.test(first) ? first : null
+}
+
+/** `file:///a/b.js:3:7` as `/a/b.js:3:7`. */
+function asPath(place: string): string {
+  if (!place.startsWith('file:')) return place
+  const at = /(:\d+)+$/.exec(place)?.[0] ?? ''
+  return fileURLToPath(place.slice(0, place.length - at.length)) + at
+}
+
+/** `error` from starting the pool, as the user needs to see it. */
+function appLoadError(error: unknown, module: string): unknown {
+  if (!(error instanceof MummyError) || error.code !== 'ERR_MUMMY_WORKER_START') return error
+  const cause = error.cause as SerializedError | undefined
+  if (cause === undefined) return error
+  const stack = cause.stack ?? ''
+  const where = userFrame(stack) ?? (cause.name === 'SyntaxError' ? syntaxErrorPlace(module) : null)
+  const shown = asPath(module)
+  const place = where === null ? '' : ` (at ${asPath(where)})`
+  const original = Object.assign(new Error(cause.message), { name: cause.name })
+  if (cause.code !== undefined) Object.assign(original, { code: cause.code })
+  original.stack = stack || `${cause.name}: ${cause.message}`
+  const out = new MummyError(
+    'ERR_MUMMY_APP_LOAD',
+    `cannot load ${shown} in a worker: ${cause.name}: ${cause.message}${place}`,
+    { cause: original },
+  )
+  // Its stack is the user's: where the module threw, not where the pool noticed.
+  const frames = stack.split('\n').filter((l) => /^\s+at /.test(l))
+  out.stack = `${out.name}: ${out.message}${frames.length > 0 ? `\n${frames.join('\n')}` : ''}`
+  return out
 }

@@ -13,6 +13,9 @@ type Slot = {
   handler: Handler | null
   websocketHandler: WebSocketHandler | null
   sseHandler?: SseHandler | null
+  /** Resolves once the script called `listen()` (in a worker: where its loading stops). */
+  listened?: Promise<void>
+  listen?: () => void
 }
 
 function slot(): Slot {
@@ -44,4 +47,21 @@ export function registeredWorkerHandler(): Handler | null {
 /** @internal The event-stream handler registered in this thread, if any. */
 export function registeredSseHandler(): SseHandler | null {
   return slot().sseHandler ?? null
+}
+
+/** @internal Resolves once this worker's copy of the script called `server.listen()`. */
+export function listenCalled(): Promise<void> {
+  const s = slot()
+  return (s.listened ??= new Promise<void>((resolve) => (s.listen = resolve)))
+}
+
+/**
+ * @internal A worker's copy of the script called `server.listen()`: its loading ends there. The
+ * promise returned never settles, so the code after `await server.listen()` runs on the IO
+ * thread only.
+ */
+export function reachedListen(): Promise<never> {
+  void listenCalled()
+  slot().listen?.()
+  return new Promise<never>(() => {})
 }

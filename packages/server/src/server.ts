@@ -22,6 +22,7 @@ import { JobTable } from './jobs.js'
 import { listenTargets, type ServerOptions } from './options.js'
 import { JOB_HTTP, StatusTable, transferList } from './protocol.js'
 import { Topics } from './pubsub.js'
+import { reachedListen } from './registry.js'
 import { createTransport } from './transports.js'
 import { IdSubscriptions } from './ws-ids.js'
 import { resolveSettings, type ServerSettings } from './settings.js'
@@ -131,7 +132,9 @@ export class Server {
 
   /**
    * Starts the workers, then listens. Resolves once requests are being accepted. In a worker
-   * thread (single-file form) this does nothing and resolves at once.
+   * thread (the single-file form loads the script again in each) it never resolves: the
+   * script's loading stops there, so code after `await server.listen()` runs on the IO thread
+   * only.
    *
    * `listen(port = 8080, host?)` listens on a TCP port (`host`: an IPv4 or IPv6 address or a
    * name; all IPv4 interfaces when absent). `listen(target)` and `listen([target, …])` take
@@ -148,7 +151,9 @@ export class Server {
   listen(port?: number, host?: string): Promise<void>
   listen(target: ListenTarget | readonly ListenTarget[]): Promise<void>
   listen(first?: number | ListenTarget | readonly ListenTarget[], host?: string): Promise<void> {
-    if (this.#inert) return Promise.resolve()
+    // In a worker, the script's copy stops here: what follows `await listen()` runs only on
+    // the IO thread.
+    if (this.#inert) return reachedListen()
     const checked = listenTargets(first, host)
     if (checked instanceof MummyError) return Promise.reject(checked)
     return (this.#listening ??= this.#start(checked.targets))

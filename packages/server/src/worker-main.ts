@@ -13,6 +13,7 @@ import {
   registeredSseHandler,
   registeredWebSocketHandler,
   registeredWorkerHandler,
+  listenCalled,
 } from './registry.js'
 import { addWebSocketChannel, workerChannel } from './websocket.js'
 
@@ -24,7 +25,9 @@ addWebSocketChannel(
 
 async function load(): Promise<App> {
   if (config.mode === 'app') return loadAppModule(config.module)
-  await import(config.module)
+  // The script's loading ends at its `server.listen()` (which never resolves in a worker), or
+  // at its end when it does not call it here.
+  await Promise.race([import(config.module), listenCalled()])
   const handler = registeredWorkerHandler()
   if (handler === null) {
     throw new MummyError(
