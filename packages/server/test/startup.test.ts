@@ -96,4 +96,55 @@ describe('start-up errors', () => {
     expect(lines.filter((l) => l.after === 'listen')).toEqual([{ after: 'listen', threadId: 0 }])
     expect(lines.find((l) => l.answer !== undefined)?.answer).toMatch(/^hi from [1-9]\d*$/)
   })
+
+  it('TypeScript app modules and single-file scripts load in the workers under tsx (its CLI and --import tsx)', async () => {
+    const server = new URL('../dist/index.js', import.meta.url).href
+    writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }')
+    writeFileSync(
+      path.join(dir, 'app.ts'),
+      `import { Router, type Request } from '${server}'
+const router = new Router()
+const greet = (name: string): string => \`Hello, \${name}!\`
+router.get('/', (request: Request) => request.respond(200, {}, greet('TypeScript')))
+export default router
+`,
+    )
+    writeFileSync(
+      path.join(dir, 'main.ts'),
+      `import { createServer } from '${server}'
+const server = createServer({ app: new URL('./app.ts', import.meta.url), workers: 2, logHandler: () => {} })
+await server.listen(0, '127.0.0.1')
+const text: string = await (await fetch(server.url)).text()
+console.log(text)
+await server.close()
+`,
+    )
+    writeFileSync(
+      path.join(dir, 'single.ts'),
+      `import { threadId } from 'node:worker_threads'
+import { Router, createServer, type Request } from '${server}'
+const router = new Router()
+const answer: string = 'single-file TypeScript'
+router.get('/', (request: Request) => request.respond(200, {}, \`\${answer} from \${threadId}\`))
+const server = createServer(router, { workers: 2, logHandler: () => {} })
+await server.listen(0, '127.0.0.1')
+console.log(await (await fetch(server.url)).text())
+await server.close()
+`,
+    )
+    const pkg = fileURLToPath(new URL('..', import.meta.url))
+    const tsx = path.join(pkg, 'node_modules', '.bin', 'tsx')
+    const exec = promisify(execFile)
+    const cli = await exec(tsx, [path.join(dir, 'main.ts')], { timeout: 30_000, cwd: pkg })
+    expect(cli.stdout.trim()).toBe('Hello, TypeScript!')
+    const imported = await exec(
+      process.execPath,
+      ['--import', 'tsx', path.join(dir, 'single.ts')],
+      {
+        timeout: 30_000,
+        cwd: pkg,
+      },
+    )
+    expect(imported.stdout.trim()).toMatch(/^single-file TypeScript from [1-9]\d*$/)
+  }, 60_000)
 })

@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { MummyError } from '@mummy/errors'
 import { INIT_KEY, type WorkerInit } from './protocol.js'
 import { installRuntime } from './runtime.js'
+import { registerTypeScriptLoader } from './typescript.js'
 
 const init = (workerData as Record<string, WorkerInit | undefined> | null)?.[INIT_KEY]
 if (parentPort === null || init === undefined) {
@@ -18,5 +19,7 @@ if (parentPort === null || init === undefined) {
   )
 }
 const runtime = installRuntime(init, parentPort)
+// (Under tsx on Node 20 a worker registers tsx's hooks itself: TypeScript app modules load.)
+await registerTypeScriptLoader()
 await import(init.url)
 runtime.start()
