@@ -1,5 +1,6 @@
 import { MummyError, isMummyError } from '@mummy/errors'
 import { STATUS_TEXT } from '@mummy/io-loop'
+import { fetchHandler, isFetchApp, type FetchApp } from './fetch.js'
 import { describeError, type LogLevel } from './log.js'
 import type { Request } from './request.js'
 
@@ -20,10 +21,13 @@ export interface RequestHandlerObject {
   handle(request: Request): void | Promise<void>
 }
 
-/** What `createServer` and app modules accept as "the handler": a function or a Router. */
-export type HandlerLike = Handler | RequestHandlerObject
+/**
+ * What `createServer` and app modules accept as "the handler": a function, a Router, or an app
+ * written to the Fetch API (an object with `fetch(request, env, ctx)`, such as a hono app).
+ */
+export type HandlerLike = Handler | RequestHandlerObject | FetchApp
 
-/** Turns a function or Router-like object into a plain handler function. */
+/** Turns a function, a Router-like object or a Fetch-API app into a plain handler function. */
 export function toHandler(value: unknown, where: string): Handler {
   if (typeof value === 'function') return value as Handler
   if (
@@ -34,9 +38,10 @@ export function toHandler(value: unknown, where: string): Handler {
     const target = value as RequestHandlerObject
     return (request) => target.handle(request)
   }
+  if (isFetchApp(value)) return fetchHandler(value)
   throw new MummyError(
     'ERR_MUMMY_INVALID_HANDLER',
-    `${where} must be a handler function or a Router, got ${typeof value}`,
+    `${where} must be a handler function, a Router or a Fetch-API app ({ fetch }), got ${typeof value}`,
   )
 }
 
