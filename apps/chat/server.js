@@ -47,6 +47,8 @@ const server = createServer({
   // CHAT_FILES folder can each take any chunk of an upload, and serve every file.
   uploads: { dir: path.join(filesPath(), '.incoming'), tus: { maxSize: MAX_FILE } },
   pubsub,
+  // Ctrl-C / SIGTERM: answer what is in flight, close, exit 0.
+  shutdownSignals: true,
 })
 await server.listen(port)
 console.log(
@@ -54,9 +56,3 @@ console.log(
     ? `Chat on http://localhost:${server.port}`
     : `Chat on http://localhost:${server.port} (instance ${process.env.CHAT_INSTANCE}, Redis ${redisUrl})`,
 )
-
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    server.close().then(() => process.exit(0))
-  })
-}

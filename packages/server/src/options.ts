@@ -100,6 +100,13 @@ export interface ServerOptions {
    * `ca` and `passphrase`. On both transports. None by default.
    */
   tls?: TlsOptions
+  /**
+   * Graceful shutdown on signals: `true` for `SIGINT` and `SIGTERM`, or a list of signals. On
+   * the first, the server closes (`close()`: requests in flight are answered, up to
+   * `closeTimeout`) and then the process exits with code 0; a second one exits at once with
+   * code 1. Default: none (the process's own signal handling is left alone).
+   */
+  shutdownSignals?: boolean | readonly NodeJS.Signals[]
 }
 
 type Check = (value: unknown) => string | null
@@ -162,6 +169,13 @@ const CHECKS: Readonly<Record<string, Check>> = {
     )
       ? null
       : 'a pub/sub engine (such as redisPubSub() from @mummy/redis)',
+  shutdownSignals: (v) =>
+    typeof v === 'boolean' ||
+    (Array.isArray(v) &&
+      v.length > 0 &&
+      v.every((x) => typeof x === 'string' && /^SIG[A-Z0-9]+$/.test(x)))
+      ? null
+      : "true, false or a list of signal names such as ['SIGTERM']",
   tls: (v) => {
     const pem = (x: unknown): boolean => typeof x === 'string' || x instanceof Uint8Array
     if (typeof v !== 'object' || v === null) return 'an object { key, cert, ca?, passphrase? }'

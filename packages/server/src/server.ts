@@ -216,6 +216,24 @@ export class Server {
       throw err
     }
     this.#sse.startHeartbeat(s.sseHeartbeat)
+    for (const signal of s.shutdownSignals) process.on(signal, this.#onSignal)
+  }
+
+  /** A shutdown signal: close, then end the process; a second one ends it at once. */
+  readonly #onSignal = (signal: NodeJS.Signals): void => {
+    const log = this.#settings.log
+    if (this.#closing !== null) {
+      log('warn', `${signal} again while closing: exiting now`)
+      process.exit(1)
+    }
+    log('info', `${signal}: closing (requests in flight are answered first)`)
+    this.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log('error', `closing on ${signal} failed: ${String(error)}`)
+        process.exit(1)
+      },
+    )
   }
 
   /** IO thread hot path: hand a complete request to the executor. */
@@ -310,6 +328,7 @@ export class Server {
         )
       const started = Date.now()
       await this.#listening?.catch(() => {})
+      // (Still listening for a second signal while closing: it exits at once.)
       this.#sse.stop()
       this.#sinks?.stop()
       // Event streams never finish on their own: end them, their clients reconnect elsewhere.
@@ -324,6 +343,7 @@ export class Server {
       await this.#executor?.close({ timeout: Math.max(1000, timeout - (Date.now() - started)) })
       removeWebSocketChannel(this.#channel)
       await this.#topics.close()
+      for (const signal of this.#settings.shutdownSignals) process.off(signal, this.#onSignal)
     })())
   }
 }

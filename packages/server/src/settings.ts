@@ -32,6 +32,8 @@ export interface ServerSettings {
   readonly pubsub: PubSubEngine | null
   /** TLS for every listener, if any. */
   readonly tls: TlsOptions | undefined
+  /** Signals that close the server and end the process. */
+  readonly shutdownSignals: readonly NodeJS.Signals[]
   readonly log: LogHandler
   readonly compression: CompressionOptions
   /** permessage-deflate offered on upgrades by default. */
@@ -82,6 +84,12 @@ export function resolveSettings(o: ServerOptions): ServerSettings {
     sseHeartbeat: o.sseHeartbeat ?? 15_000,
     pubsub: o.pubsub ?? null,
     tls: o.tls,
+    shutdownSignals:
+      o.shutdownSignals === true
+        ? ['SIGINT', 'SIGTERM']
+        : Array.isArray(o.shutdownSignals)
+          ? o.shutdownSignals
+          : [],
     log: o.logHandler ?? consoleLogHandler('info'),
     compression: resolveCompression(o.compression),
     websocketCompression: resolveWsCompression(o.websocketCompression),

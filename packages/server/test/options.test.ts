@@ -29,6 +29,11 @@ describe('createServer options', () => {
     ['backpressure', 'block', "option backpressure must be 'close' or 'drop', got \"block\""],
     ['logHandler', 'stderr', 'option logHandler must be a function, got "stderr"'],
     ['uploads', 3, 'option uploads must be true, false or an object, got 3'],
+    [
+      'shutdownSignals',
+      ['sigterm'],
+      "option shutdownSignals must be true, false or a list of signal names such as ['SIGTERM'], got an array",
+    ],
     ['resourceLimits', [], 'option resourceLimits must be an object, got an array'],
     ['app', 42, 'option app must be a string or a URL, got 42'],
   ])('refuses %s: %p', (key, value, message) => {
