@@ -3,6 +3,7 @@
  * `Last-Modified`), the conditional requests that use them (§13), byte ranges (§14), and a
  * media type from the file name. Pure functions: no IO.
  */
+import mime from 'mime-types'
 
 /** A file's validators and size, as `respondFile` serves it. */
 export interface FileFacts {
@@ -211,46 +212,15 @@ export function ifRangeHolds(value: string | undefined, facts: FileFacts): boole
   return date !== null && date === Math.floor(facts.mtimeMs / 1000)
 }
 
-const TYPES: Readonly<Record<string, string>> = {
-  html: 'text/html; charset=utf-8',
-  htm: 'text/html; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-  js: 'text/javascript; charset=utf-8',
-  mjs: 'text/javascript; charset=utf-8',
-  json: 'application/json',
-  map: 'application/json',
-  txt: 'text/plain; charset=utf-8',
-  md: 'text/markdown; charset=utf-8',
-  csv: 'text/csv; charset=utf-8',
-  xml: 'application/xml',
-  svg: 'image/svg+xml',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  avif: 'image/avif',
-  ico: 'image/x-icon',
-  wasm: 'application/wasm',
-  pdf: 'application/pdf',
-  zip: 'application/zip',
-  gz: 'application/gzip',
-  mp4: 'video/mp4',
-  webm: 'video/webm',
-  mp3: 'audio/mpeg',
-  ogg: 'audio/ogg',
-  wav: 'audio/wav',
-  woff: 'font/woff',
-  woff2: 'font/woff2',
-}
-
-/** A media type from a file name's extension; `application/octet-stream` when unknown. */
+/**
+ * A media type from a file name's extension, from the maintained `mime-types` table (with
+ * `charset=utf-8` for text types); `application/octet-stream` when unknown.
+ */
 export function contentTypeOf(name: string): string {
   const dot = name.lastIndexOf('.')
   const slash = Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\'))
   if (dot <= slash + 1) return 'application/octet-stream'
-  const ext = name.slice(dot + 1).toLowerCase()
-  return Object.hasOwn(TYPES, ext) ? TYPES[ext]! : 'application/octet-stream'
+  return mime.contentType(name.slice(dot + 1).toLowerCase()) || 'application/octet-stream'
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g

@@ -487,7 +487,9 @@ describe('contentTypeOf', () => {
     ['a.HTML', 'text/html; charset=utf-8'],
     ['style.Css', 'text/css; charset=utf-8'],
     ['app.mjs', 'text/javascript; charset=utf-8'],
-    ['data.json', 'application/json'],
+    ['data.json', 'application/json; charset=utf-8'],
+    ['app.webmanifest', 'application/manifest+json; charset=utf-8'],
+    ['notes.md', 'text/markdown; charset=utf-8'],
     ['photo.JPEG', 'image/jpeg'],
     ['font.woff2', 'font/woff2'],
     ['archive.tar.gz', 'application/gzip'],
@@ -505,7 +507,7 @@ describe('contentTypeOf', () => {
     ['a dot in a folder name only', '/a.b/c'],
     ['a dot in a Windows folder name only', 'C:\\a.b\\c'],
     ['a trailing dot', 'file.'],
-    ['an unknown extension', 'file.xyz'],
+    ['an unknown extension', 'file.notatype'],
     ['an empty name', ''],
   ])('%s is application/octet-stream', (_what, name) => {
     expect(contentTypeOf(name)).toBe('application/octet-stream')
