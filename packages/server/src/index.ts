@@ -49,6 +49,7 @@ export type { DeflateOptions } from '@mummy/websocket'
 export { Headers, asciiLower } from './headers.js'
 export type { Handler, HandlerLike, RequestHandlerObject } from './handler.js'
 export { serveStatic, type StaticOptions } from './static.js'
+export { serializeCookie, type CookieOptions } from './cookies.js'
 export { fetchHandler, type FetchApp, type FetchContext, type FetchEnv } from './fetch.js'
 export {
   consoleLogHandler,

@@ -5,6 +5,7 @@ import {
   negotiateEncoding,
   type CompressionOptions,
 } from './compression.js'
+import { parseCookie } from 'cookie'
 import { Headers, asciiLower } from './headers.js'
 import {
   acceptKey,
@@ -262,6 +263,7 @@ export class Request {
   pathParams: Record<string, string> = Object.create(null) as Record<string, string>
   #path: string | undefined
   #query: URLSearchParams | undefined
+  #cookies: Record<string, string> | undefined
   #responded = false
   readonly #sink: ResponseSink
   readonly #settings: ResponseSettings
@@ -358,6 +360,65 @@ export class Request {
         },
       )
     }
+  }
+
+  /**
+   * The body as an `application/x-www-form-urlencoded` form (an HTML form's default). A request
+   * with another `Content-Type` throws a `MummyError` `ERR_MUMMY_UNSUPPORTED_MEDIA_TYPE` with
+   * status 415 (left uncaught: `415 Unsupported Media Type`). Multipart forms are uploads (the
+   * `uploads` option: `request.fields`, `request.files`).
+   *
+   * @example
+   * ```ts
+   * const name = request.form().get('name') ?? 'anonymous'
+   * ```
+   */
+  form(): URLSearchParams {
+    const type = this.headers.get('content-type') ?? ''
+    const essence = asciiLower(type.split(';')[0]!.trim())
+    if (essence !== 'application/x-www-form-urlencoded')
+      throw new MummyError(
+        'ERR_MUMMY_UNSUPPORTED_MEDIA_TYPE',
+        `expected an application/x-www-form-urlencoded body, got ${JSON.stringify(type)}`,
+        { status: 415 },
+      )
+    return new URLSearchParams(this.text())
+  }
+
+  /**
+   * The request's cookies (the `Cookie` header, parsed by the `cookie` package): name → value,
+   * decoded; the first of repeated names wins. Set cookies with {@link serializeCookie}.
+   */
+  get cookies(): Readonly<Record<string, string>> {
+    if (this.#cookies === undefined) {
+      const out: Record<string, string> = Object.create(null) as Record<string, string>
+      for (const header of this.headers.getAll('cookie')) {
+        const parsed = parseCookie(header)
+        for (const name of Object.keys(parsed)) {
+          const value = parsed[name]
+          if (value !== undefined && !(name in out)) out[name] = value
+        }
+      }
+      this.#cookies = out
+    }
+    return this.#cookies
+  }
+
+  /**
+   * Answers with `value` as JSON (`Content-Type: application/json; charset=utf-8`), compressed
+   * like any answer. `headers` are added.
+   *
+   * @example
+   * ```ts
+   * request.respondJson(201, { id: 7 }, { Location: '/items/7' })
+   * ```
+   */
+  respondJson(status: number, value: unknown, headers?: HeadersInit): void {
+    const body = JSON.stringify(value) ?? 'null'
+    const pairs = headers === undefined ? [] : pairsOf(flattenHeaders(headers))
+    if (!pairs.some(([name]) => asciiLower(name) === 'content-type'))
+      pairs.unshift(['Content-Type', 'application/json; charset=utf-8'])
+    this.respond(status, pairs, body)
   }
 
   /**
