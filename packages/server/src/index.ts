@@ -49,6 +49,12 @@ export type { DeflateOptions } from '@mummy/websocket'
 export { Headers, asciiLower } from './headers.js'
 export type { Handler, HandlerLike, RequestHandlerObject } from './handler.js'
 export { serveStatic, type StaticOptions } from './static.js'
+export {
+  combinedLine,
+  commonLine,
+  type AccessLogEntry,
+  type AccessLogOption,
+} from './access-log.js'
 export { serializeCookie, type CookieOptions } from './cookies.js'
 export { fetchHandler, type FetchApp, type FetchContext, type FetchEnv } from './fetch.js'
 export {

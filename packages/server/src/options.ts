@@ -8,6 +8,7 @@ import { MummyError } from '@mummy/errors'
 import type { ListenTarget, TlsOptions } from '@mummy/io-loop'
 import type { UploadOptions } from '@mummy/uploads'
 import type { DeflateOptions } from '@mummy/websocket'
+import type { AccessLogOption } from './access-log.js'
 import type { CompressionOptions } from './compression.js'
 import type { LogHandler } from './log.js'
 import type { PubSubEngine } from './pubsub.js'
@@ -107,6 +108,12 @@ export interface ServerOptions {
    * code 1. Default: none (the process's own signal handling is left alone).
    */
   shutdownSignals?: boolean | readonly NodeJS.Signals[]
+  /**
+   * One line per answered request, written by the IO thread when the answer is complete:
+   * `true` or `'combined'` (Combined Log Format), `'common'`, `'json'` (JSON lines), to
+   * standard output; or a function receiving each `AccessLogEntry`. Default: off.
+   */
+  accessLog?: AccessLogOption
 }
 
 type Check = (value: unknown) => string | null
@@ -169,6 +176,14 @@ const CHECKS: Readonly<Record<string, Check>> = {
     )
       ? null
       : 'a pub/sub engine (such as redisPubSub() from @mummy/redis)',
+  accessLog: (v) =>
+    typeof v === 'boolean' ||
+    typeof v === 'function' ||
+    v === 'common' ||
+    v === 'combined' ||
+    v === 'json'
+      ? null
+      : "true, false, 'common', 'combined', 'json' or a function",
   shutdownSignals: (v) =>
     typeof v === 'boolean' ||
     (Array.isArray(v) &&

@@ -14,6 +14,7 @@ import {
   type TusPatchResult,
   type UploadResult,
 } from '@mummy/uploads'
+import { loggedWriter } from './access-log.js'
 import { bodySinks, type BodySinks } from './body-sinks.js'
 import { dispatchCommand, executorEvents, type CommandTargets } from './commands.js'
 import { createExecutor, type Executor, type ExecutorEvents } from './executor.js'
@@ -242,6 +243,8 @@ export class Server {
     res: ResponseWriter,
     result: BodyResult | null = null,
   ): void => {
+    const accessLog = this.#settings.accessLog
+    if (accessLog !== null && result === null) res = loggedWriter(req, res, accessLog)
     if (result === null && isDiskSink(req.sink)) {
       // The body went to a sink (an upload, a tus PATCH): hand the request over once the sink
       // is done with it, or drop it if the sink refused it (it answered) or the client left.

@@ -3,6 +3,7 @@
  * applied once, in one place.
  */
 import os from 'node:os'
+import { accessLogger, type AccessLogger } from './access-log.js'
 import { pathToFileURL } from 'node:url'
 import {
   DEFAULT_CLOSE_TIMEOUT,
@@ -32,6 +33,8 @@ export interface ServerSettings {
   readonly pubsub: PubSubEngine | null
   /** TLS for every listener, if any. */
   readonly tls: TlsOptions | undefined
+  /** Where access-log entries go (`null`: off). */
+  readonly accessLog: AccessLogger
   /** Signals that close the server and end the process. */
   readonly shutdownSignals: readonly NodeJS.Signals[]
   readonly log: LogHandler
@@ -84,6 +87,7 @@ export function resolveSettings(o: ServerOptions): ServerSettings {
     sseHeartbeat: o.sseHeartbeat ?? 15_000,
     pubsub: o.pubsub ?? null,
     tls: o.tls,
+    accessLog: accessLogger(o.accessLog),
     shutdownSignals:
       o.shutdownSignals === true
         ? ['SIGINT', 'SIGTERM']
