@@ -80,7 +80,7 @@ export function fetchHandler(app: FetchApp): (request: Request) => Promise<void>
 function toFetchRequest(request: Request): globalThis.Request {
   const host = request.headers.get('host') ?? 'localhost'
   const target = request.uri.startsWith('/') ? request.uri : `/${request.uri}`
-  const lazy = Object.create(LAZY_REQUEST) as LazyRequest
+  const lazy = Object.create((lazyPrototype ??= makeLazyPrototype())) as LazyRequest
   lazy[NATIVE] = request
   lazy[URL_TEXT] = `http://${host}${target}`
   return lazy as unknown as globalThis.Request
@@ -116,8 +116,11 @@ function realRequest(lazy: LazyRequest): globalThis.Request {
   }))
 }
 
+/** Made on first use: touching `globalThis.Request` loads Node's fetch implementation. */
+let lazyPrototype: object | undefined
+
 /** The prototype of lazy requests: what is not read from the native request goes to a real one. */
-const LAZY_REQUEST: object = (() => {
+function makeLazyPrototype(): object {
   const proto = Object.create(globalThis.Request.prototype) as object
   const own: Record<string, (lazy: LazyRequest) => unknown> = {
     method: (lazy) => lazy[NATIVE].method,
@@ -148,7 +151,7 @@ const LAZY_REQUEST: object = (() => {
       })
   }
   return proto
-})()
+}
 
 /** The response's headers as pairs (every `Set-Cookie` on its own). */
 function headerPairs(response: globalThis.Response): Array<[string, string]> {
