@@ -1,6 +1,6 @@
 // Turns measurements into the Markdown report, the JSON document and the target verdicts.
 import { BASELINE } from './adapters/index.mjs'
-import { formatInt, formatMB, formatMs, formatRatio } from './stats.mjs'
+import { formatInt, formatMB, formatMs, formatRatio, formatUs } from './stats.mjs'
 
 /** The targets the project set itself, per @mummy variant; evaluated on whatever was measured. */
 const TARGET_DEFS = [
@@ -173,7 +173,9 @@ export function toMarkdown(report) {
       `${settings.runs} run${settings.runs === 1 ? '' : 's'} × ${settings.duration} s per server ` +
       `${settings.warmup > 0 ? `after a ${settings.warmup} s warm-up` : 'without warm-up'}, ` +
       `interleaved across servers; the tables show medians. ` +
-      `CPU is the server process's (all threads; 100% = one core), peak RSS its largest resident ` +
+      `CPU is the server process's (all threads; 100% = one core) and CPU µs/req that CPU per ` +
+      `request (steadier than req/s on a shared machine, and what decides throughput on a ` +
+      `bigger one), peak RSS its largest resident ` +
       `size sampled during a run. A server that answered anything but 2xx, had socket errors or ` +
       `took longer than wrk's 5 s timeout to answer a request is marked failed.`,
     '',
@@ -191,10 +193,11 @@ export function toMarkdown(report) {
           'cheap p99',
           'heavy p50',
           'CPU',
+          'CPU µs/req',
           'peak RSS',
           'cheap p99 vs node:http',
         ]
-      : ['server', 'req/s', 'p50', 'p99', 'CPU', 'peak RSS', 'vs node:http']
+      : ['server', 'req/s', 'p50', 'p99', 'CPU', 'CPU µs/req', 'peak RSS', 'vs node:http']
     lines.push(`| ${head.join(' | ')} |`)
     lines.push(`| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`)
     for (const server of scenario.servers) {
@@ -213,6 +216,7 @@ export function toMarkdown(report) {
             formatMs(m.p99Ms),
             formatMs(m.heavyP50Ms),
             `${formatInt(m.cpuPct)}%`,
+            formatUs(m.cpuUsPerReq),
             formatMB(m.peakRss),
             formatRatio(server.ratio),
           ]
@@ -221,6 +225,7 @@ export function toMarkdown(report) {
             formatMs(m.p50Ms),
             formatMs(m.p99Ms),
             `${formatInt(m.cpuPct)}%`,
+            formatUs(m.cpuUsPerReq),
             formatMB(m.peakRss),
             formatRatio(server.ratio),
           ]

@@ -192,6 +192,7 @@ async function measure(server, scenario, opts, duration) {
     machine0 && machine1
       ? ((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100
       : null
+  const cpuPct = cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) / elapsed) * 100 : null
   return {
     ok: problems.length === 0,
     problems,
@@ -199,7 +200,10 @@ async function measure(server, scenario, opts, duration) {
     p50Ms: main?.latencyMs.p50 ?? null,
     p99Ms: main?.latencyMs.p99 ?? null,
     heavyP50Ms: roles.heavy?.latencyMs.p50 ?? null,
-    cpuPct: cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) / elapsed) * 100 : null,
+    cpuPct,
+    // CPU per request (all the server's threads, µs): steadier than req/s on a shared machine,
+    // and what decides throughput on a bigger one.
+    cpuUsPerReq: cpuPct !== null && total > 0 ? (cpuPct * 1e4) / total : null,
     peakRss: sampled.peakRss,
     threads: sampled.threads,
     clientCpuPct: (sampled.clientCpu / elapsed) * 100,
@@ -321,7 +325,8 @@ async function main() {
         say(
           `${tag} run ${run}/${opts.runs} ${entry.label.padEnd(15)} ` +
             `${formatInt(result.rps).padStart(7)} req/s  ${latencyName}p50 ${formatMs(result.p50Ms)}  ` +
-            `p99 ${formatMs(result.p99Ms)}  cpu ${formatInt(result.cpuPct)}%  ` +
+            `p99 ${formatMs(result.p99Ms)}  cpu ${formatInt(result.cpuPct)}% ` +
+            `(${result.cpuUsPerReq === null ? '—' : result.cpuUsPerReq.toFixed(1)} µs/req)  ` +
             `rss ${formatMB(result.peakRss)}` +
             (result.ok ? '' : `  FAILED: ${result.problems.join('; ')}`) +
             `   (~${left()} left)`,
@@ -367,6 +372,7 @@ async function main() {
             p99Ms: pick('p99Ms'),
             heavyP50Ms: pick('heavyP50Ms'),
             cpuPct: pick('cpuPct'),
+            cpuUsPerReq: pick('cpuUsPerReq'),
             peakRss: pick('peakRss'),
             clientCpuPct: pick('clientCpuPct'),
             machineBusyPct: pick('machineBusyPct'),

@@ -21,6 +21,12 @@ export function formatMs(value) {
   return `${formatInt(value)} ms`
 }
 
+/** Microseconds: 38.2 µs, 1,234 µs. */
+export function formatUs(value) {
+  if (value === null || value === undefined) return '—'
+  return value < 100 ? `${value.toFixed(1)} µs` : `${formatInt(value)} µs`
+}
+
 /** Bytes → "123 MB" (10^6). */
 export function formatMB(bytes) {
   return bytes === null || bytes === undefined ? '—' : `${formatInt(bytes / 1e6)} MB`
