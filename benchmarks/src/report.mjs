@@ -19,6 +19,13 @@ const TARGET_DEFS = [
     met: (v) => v >= 1,
   },
   {
+    scenario: 'sleep10-async',
+    text: (m) => `${m} ≥ 0.95 × node:http`,
+    value: (s, id) => ratio(s, id, 'node'),
+    show: formatRatio,
+    met: (v) => v >= 0.95,
+  },
+  {
     scenario: 'cpu',
     text: (m) => `${m} ≥ 1.6 × node:http`,
     value: (s, id) => ratio(s, id, 'node'),

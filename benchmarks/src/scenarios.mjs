@@ -37,6 +37,16 @@ export const SCENARIOS = [
     metric: 'rps',
   },
   {
+    name: 'sleep10-async',
+    summary:
+      'every request awaits a 10 ms timer (@mummy: async handlers, 2 workers × concurrency 64; ' +
+      'others: the sleep10 server)',
+    checks: [{ path: '/', expect: HELLO_BODY }],
+    loads: (o) => [{ role: 'all', path: '/', connections: o.connections, threads: o.threads }],
+    latencyOf: 'all',
+    metric: 'rps',
+  },
+  {
     name: 'cpu',
     summary: `every request hashes ${CPU_BLOCKS} KiB with SHA-256 (~1 ms of CPU)`,
     checks: [{ path: '/', expect: () => hashWork(CPU_BLOCKS) }],
