@@ -104,8 +104,9 @@ export interface ServerOptions {
   /**
    * Graceful shutdown on signals: `true` for `SIGINT` and `SIGTERM`, or a list of signals. On
    * the first, the server closes (`close()`: requests in flight are answered, up to
-   * `closeTimeout`) and then the process exits with code 0; a second one exits at once with
-   * code 1. Default: none (the process's own signal handling is left alone).
+   * `closeTimeout`) and then the process exits with code 0; a second one (0.5 s or more after
+   * the first: a package manager's `run` forwards Ctrl-C, so the same keypress arrives twice)
+   * exits at once with code 1. Default: none (the process's own signal handling is left alone).
    */
   shutdownSignals?: boolean | readonly NodeJS.Signals[]
   /**

@@ -39,6 +39,9 @@ const MOVE_BODY_FROM = 16 * 1024
 /** What a body sink hands over with its request. */
 type BodyResult = UploadResult | TusPatchResult
 
+/** Repeats of a shutdown signal within this many ms are the same signal (forwarded twice). */
+const SIGNAL_REPEAT_MS = 500
+
 /**
  * A server: one IO thread (this one) that owns the sockets, and an executor — a pool of
  * worker threads, or this thread in inline mode — that runs the handlers. It wires its
@@ -73,6 +76,8 @@ export class Server {
   #sinks: BodySinks | null = null
   #listening: Promise<void> | null = null
   #closing: Promise<void> | null = null
+  /** When the first shutdown signal came (0: none yet). */
+  #signalledAt = 0
 
   /** @internal Use {@link createServer}. */
   constructor(handler: Handler | null, options: ServerOptions, inert: boolean) {
@@ -220,13 +225,19 @@ export class Server {
     for (const signal of s.shutdownSignals) process.on(signal, this.#onSignal)
   }
 
-  /** A shutdown signal: close, then end the process; a second one ends it at once. */
+  /**
+   * A shutdown signal: close, then end the process; a second one ends it at once. Signals
+   * within 500 ms of the first count as the same one: a package manager's `run` forwards the
+   * terminal's Ctrl-C to its child, which then gets it twice.
+   */
   readonly #onSignal = (signal: NodeJS.Signals): void => {
     const log = this.#settings.log
-    if (this.#closing !== null) {
+    if (this.#signalledAt !== 0) {
+      if (Date.now() - this.#signalledAt < SIGNAL_REPEAT_MS) return
       log('warn', `${signal} again while closing: exiting now`)
       process.exit(1)
     }
+    this.#signalledAt = Date.now()
     log('info', `${signal}: closing (requests in flight are answered first)`)
     this.close().then(
       () => process.exit(0),

@@ -1,5 +1,6 @@
 // shutdownSignals: SIGTERM (or SIGINT) closes the server — the request in flight is answered —
-// and the process exits 0; a second signal while closing exits at once with 1.
+// and the process exits 0; the same signal twice at once counts once; a second signal later
+// while closing exits at once with 1.
 import { spawn } from 'node:child_process'
 import http from 'node:http'
 import readline from 'node:readline'
@@ -50,13 +51,25 @@ describe('shutdownSignals', () => {
     20_000,
   )
 
-  it('a second signal while closing exits at once with 1', async () => {
+  it('the same signal twice at once (a package manager forwarding Ctrl-C) is one: graceful, exit 0', async () => {
+    const s = start()
+    const port = await s.port
+    const inFlight = get(port, '/block/600')
+    await new Promise((r) => setTimeout(r, 150))
+    s.child.kill('SIGINT')
+    s.child.kill('SIGINT')
+    expect(await inFlight).toEqual([200, 'blocked'])
+    expect(await s.exited).toBe(0)
+    expect(s.stderr()).not.toContain('again while closing')
+  }, 20_000)
+
+  it('a second signal while closing (0.5 s or more later) exits at once with 1', async () => {
     const s = start()
     const port = await s.port
     void get(port, '/block/5000').catch(() => {})
     await new Promise((r) => setTimeout(r, 150))
     s.child.kill('SIGTERM')
-    await new Promise((r) => setTimeout(r, 200))
+    await new Promise((r) => setTimeout(r, 700))
     const second = Date.now()
     s.child.kill('SIGTERM')
     expect(await s.exited).toBe(1)
