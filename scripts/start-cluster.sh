@@ -53,7 +53,8 @@ stop() {
     wait "$pid" 2>/dev/null || true
   done
 }
-trap 'echo; echo "== stopping"; stop_all; exit 130' INT
+# (Ctrl-C is how this script is meant to end: everything stopped, exit 0.)
+trap 'echo; echo "== stopping"; stop_all; exit 0' INT
 trap 'stop_all; exit 143' TERM HUP
 trap stop_all EXIT
 
