@@ -223,10 +223,11 @@ describe('examples', () => {
     const events = run('curl', [
       '-sN',
       '--max-time',
-      '1.5',
+      '2.5',
       `http://127.0.0.1:${port}/events`,
     ]).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))
-    await sleep(300)
+    // (Under CI load the stream may take a while to subscribe: post well after it has.)
+    await sleep(1000)
     expect(await curl(['-d', 'hello board', `http://127.0.0.1:${port}/say`])).toBe('published\n')
     const { stdout } = await events
     expect(stdout).toContain('data: welcome (last event: none)\n\n')
