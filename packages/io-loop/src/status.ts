@@ -1,3 +1,8 @@
+/**
+ * `@mummy/io-loop/status`: HTTP status reason phrases and status-line helpers, alone — for code
+ * that needs a reason phrase without loading a transport (the server's worker threads).
+ * @packageDocumentation
+ */
 /** Reason phrases for the status codes a server commonly sends (RFC 9110 §15). */
 export const STATUS_TEXT: Readonly<Record<number, string>> = Object.freeze({
   100: 'Continue',

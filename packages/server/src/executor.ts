@@ -5,7 +5,9 @@
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { ResourceLimits } from 'node:worker_threads'
 import { MummyError } from '@mummy/errors'
+import { tusAnswer } from '@mummy/uploads'
 import { WorkerPool, type JobFailureReason, type SerializedError } from '@mummy/workers'
 import { loadAppModule, toApp, type App } from './app.js'
 import type { Handler } from './handler.js'
@@ -204,6 +206,7 @@ export function createExecutor(init: ExecutorInit): Executor {
         compression: s.compression,
         websocketCompression: s.websocketCompression,
         tus: s.uploads?.tus ?? null,
+        tusAnswer: s.uploads?.tus ? tusAnswer : null,
       }
       return jobFunction({ app, settings, table: init.table, log: s.log, transfer: false })
     }
@@ -228,7 +231,7 @@ export function createExecutor(init: ExecutorInit): Executor {
     workerData: config,
     concurrency: s.concurrency,
     jobTimeout: s.handlerTimeout,
-    ...(o.resourceLimits === undefined ? {} : { resourceLimits: o.resourceLimits }),
+    resourceLimits: workerLimits(s.workers, o.resourceLimits),
     ...events,
     onMessage: (message, jobId) => events.onMessage(message as WorkerMessage, jobId),
     // (Before the start settles, an exit is news only through start()'s rejection.)
@@ -337,4 +340,27 @@ function appLoadError(error: unknown, module: string): unknown {
   const frames = stack.split('\n').filter((l) => /^\s+at /.test(l))
   out.stack = `${out.name}: ${out.message}${frames.length > 0 ? `\n${frames.join('\n')}` : ''}`
   return out
+}
+
+/** Young-generation memory all workers share by default (MB); see {@link workerLimits}. */
+const YOUNG_BUDGET_MB = 256
+/** V8's own young-generation ceiling for a thread (3 × its 16 MB semi-space). */
+const YOUNG_DEFAULT_MB = 48
+/** The smallest young generation given by default: a 1 MB semi-space (3 MB in all). */
+const YOUNG_MIN_MB = 3
+
+/**
+ * Each worker's V8 limits: the user's, plus — unless they set it — a young generation sized to
+ * the pool. V8 lets every thread grow its young generation to 48 MB; a hundred mostly blocked
+ * workers then hold gigabytes of nursery that each of them touches afresh (a page fault per new
+ * page) while allocating a few KB per request. With more than five workers the nursery is
+ * `256 MB / workers`, at least 3 MB (a 1 MB semi-space, still far above one request's garbage).
+ */
+export function workerLimits(workers: number, user: ResourceLimits | undefined): ResourceLimits {
+  const limits: ResourceLimits = { ...user }
+  if (limits.maxYoungGenerationSizeMb === undefined) {
+    const share = Math.max(YOUNG_MIN_MB, Math.floor(YOUNG_BUDGET_MB / workers))
+    if (share < YOUNG_DEFAULT_MB) limits.maxYoungGenerationSizeMb = share
+  }
+  return limits
 }

@@ -1,5 +1,5 @@
 import { MummyError, isMummyError } from '@mummy/errors'
-import { STATUS_TEXT } from '@mummy/io-loop'
+import { STATUS_TEXT } from '@mummy/io-loop/status'
 import { fetchHandler, isFetchApp, type FetchApp } from './fetch.js'
 import { describeError, type LogLevel } from './log.js'
 import type { Request } from './request.js'

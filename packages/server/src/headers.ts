@@ -8,11 +8,14 @@
 
 /** ASCII-only lower-casing: letters A–Z become a–z, every other byte is left alone. */
 export function asciiLower(name: string): string {
+  let upper = false
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i)
-    if (c >= 65 && c <= 90) return name.replace(/[A-Z]+/g, (m) => m.toLowerCase())
+    if (c > 0x7f) return name.replace(/[A-Z]+/g, (m) => m.toLowerCase())
+    if (c >= 65 && c <= 90) upper = true
   }
-  return name
+  // On an all-ASCII string `toLowerCase` is exactly the ASCII mapping (and native).
+  return upper ? name.toLowerCase() : name
 }
 
 /**

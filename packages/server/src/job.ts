@@ -46,6 +46,11 @@ export interface JobEnvironment {
 }
 
 const EMPTY = Buffer.alloc(0)
+/**
+ * Answers at least this large are moved to the IO thread; smaller ones are cloned, which costs
+ * less than detaching and moving a buffer.
+ */
+const MOVE_FROM = 16 * 1024
 
 /** A copy that owns exactly its bytes: cloning a view would copy its whole backing buffer. */
 function exact(bytes: Uint8Array): Uint8Array {
@@ -120,7 +125,7 @@ export function jobFunction(env: JobEnvironment): JobFunction {
       tusPatch: job[10],
       settings,
       sink: (status, headers, bytes, owned) => {
-        if (transfer && owned) {
+        if (transfer && owned && bytes.byteLength >= MOVE_FROM) {
           const exactly = exact(bytes)
           port.post(['r', status, headers, exactly], transferList(exactly))
         } else port.post(['r', status, headers, bytes]) // cloned: the caller keeps its buffer

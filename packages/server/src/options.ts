@@ -61,7 +61,11 @@ export interface ServerOptions {
    * Default `'node'`. See the `@mummy/uws` README for what uWebSockets.js decides differently.
    */
   transport?: 'node' | 'uws' | 'auto'
-  /** Per-worker V8 limits; a worker exceeding them dies, its requests get 503, it is replaced. */
+  /**
+   * Per-worker V8 limits; a worker exceeding them dies, its requests get 503, it is replaced.
+   * Unless `maxYoungGenerationSizeMb` is set, a pool of more than five workers gives each
+   * `256 MB / workers` of young generation (at least 3 MB) rather than V8's 48 MB per thread.
+   */
   resourceLimits?: ResourceLimits
   /** Receives WebSocket events (single-file form; an app module exports `websocketHandler`). */
   websocketHandler?: WebSocketHandler

@@ -20,7 +20,7 @@ import { WebSocket, currentChannel } from './websocket.js'
 import { ResponseStream } from './stream.js'
 import { SseStream } from './sse.js'
 import {
-  tusAnswer,
+  type tusAnswer,
   type TusPatchResult,
   type TusSettings,
   type TusUpload,
@@ -92,6 +92,8 @@ const ENCODER = new TextEncoder()
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 /** Framing headers the server owns: a handler's values for them are ignored. */
+/** `files` of a request without uploads (shared: it is frozen). */
+const NO_FILES: readonly UploadedFile[] = Object.freeze([])
 const MANAGED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date'])
 
 /**
@@ -109,32 +111,34 @@ const MANAGED = new Set(['content-length', 'transfer-encoding', 'connection', 'k
 export function flattenHeaders(init: HeadersInit | undefined): string[] {
   const out: string[] = []
   if (init === undefined) return out
-  const add = (name: string, value: string | number): void => {
-    const v = typeof value === 'number' ? String(value) : value
-    if (typeof name !== 'string' || !TOKEN.test(name)) {
-      throw new MummyError(
-        'ERR_MUMMY_INVALID_HEADER',
-        `invalid response header name: ${JSON.stringify(name)}`,
-      )
-    }
-    if (typeof v !== 'string' || BAD_VALUE.test(v)) {
-      throw new MummyError('ERR_MUMMY_INVALID_HEADER', `invalid value for response header ${name}`)
-    }
-    if (MANAGED.has(asciiLower(name))) return
-    out.push(name, v.trim())
-  }
   if (init instanceof Headers) {
-    for (const [name, value] of init) add(name, value)
+    for (const [name, value] of init) addHeader(out, name, value)
   } else if (Symbol.iterator in init) {
-    for (const pair of init as Iterable<readonly [string, string]>) add(pair[0], pair[1])
+    for (const pair of init as Iterable<readonly [string, string]>) addHeader(out, pair[0], pair[1])
   } else {
     for (const name of Object.keys(init)) {
       const value = (init as Record<string, string | number | readonly string[]>)[name]!
-      if (typeof value === 'object') for (const v of value) add(name, v)
-      else add(name, value)
+      if (typeof value === 'object') for (const v of value) addHeader(out, name, v)
+      else addHeader(out, name, value)
     }
   }
   return out
+}
+
+/** Validates one response header and appends it to `out` (framing headers are dropped). */
+function addHeader(out: string[], name: string, value: string | number): void {
+  const v = typeof value === 'number' ? String(value) : value
+  if (typeof name !== 'string' || !TOKEN.test(name)) {
+    throw new MummyError(
+      'ERR_MUMMY_INVALID_HEADER',
+      `invalid response header name: ${JSON.stringify(name)}`,
+    )
+  }
+  if (typeof v !== 'string' || BAD_VALUE.test(v)) {
+    throw new MummyError('ERR_MUMMY_INVALID_HEADER', `invalid value for response header ${name}`)
+  }
+  if (MANAGED.has(asciiLower(name))) return
+  out.push(name, v.trim())
 }
 
 function pairs(flat: readonly string[]): [string, string][] {
@@ -185,6 +189,11 @@ export interface ResponseSettings {
   websocketCompression: false | DeflateOptions
   /** tus uploads (`uploads.tus`), or `null` when off. */
   tus: TusSettings | null
+  /**
+   * `@mummy/uploads`' tus answerer when `tus` is on, else `null`. (Passed in, so a worker of a
+   * server without tus never loads the uploads package.)
+   */
+  tusAnswer: typeof tusAnswer | null
 }
 
 /**
@@ -297,7 +306,7 @@ export class Request {
     this.#wsId = init.wsId
     this.#upgrade = init.upgrade
     this.#stream = init.stream
-    this.files = init.files ?? []
+    this.files = init.files ?? NO_FILES
     this.#fieldPairs = init.fields ?? null
     this.#tusPatch = init.tusPatch ?? null
   }
@@ -444,7 +453,8 @@ export class Request {
    */
   tus(options: { headers?: HeadersInit } = {}): TusUpload | null {
     const settings = this.#settings.tus
-    if (settings === null)
+    const tusAnswer = this.#settings.tusAnswer
+    if (settings === null || tusAnswer === null)
       throw new MummyError(
         'ERR_MUMMY_TUS_DISABLED',
         'request.tus() needs the uploads.tus option of createServer',

@@ -49,6 +49,7 @@ const run = jobFunction({
     compression: config.compression,
     websocketCompression: config.websocket.compression,
     tus: config.tus,
+    tusAnswer: config.tus === null ? null : (await import('@mummy/uploads')).tusAnswer,
   },
   table,
   log: (level: LogLevel, message: string) => postToMain(['l', level, message]),

@@ -54,3 +54,15 @@ describe.each(TRANSPORTS)('request helpers (%s transport)', (transport) => {
     expect(await none.json()).toEqual({})
   })
 })
+
+describe('asciiLower', () => {
+  it('lower-cases A–Z only, whatever else the name holds', async () => {
+    const { asciiLower } = await import('../dist/headers.js')
+    expect(asciiLower('Content-Type')).toBe('content-type')
+    expect(asciiLower('x-already-lower')).toBe('x-already-lower')
+    // Non-ASCII is left alone: U+212A (Kelvin) is not 'k', U+0130 is not 'i̇'.
+    expect(asciiLower('X-\u212Aey')).toBe('x-\u212Aey')
+    expect(asciiLower('\u0130D')).toBe('\u0130d')
+    expect(asciiLower('ÀB')).toBe('Àb')
+  })
+})

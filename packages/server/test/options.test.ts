@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { MummyError } from '@mummy/errors'
 import { Router, createServer } from '../dist/index.js'
 import { validateOptions } from '../dist/options.js'
+import { workerLimits } from '../dist/executor.js'
 
 const router = new Router()
 
@@ -68,6 +69,42 @@ describe('createServer options', () => {
       }),
     ).toBeNull()
     expect(() => validateOptions(null)).toThrow('options must be an object, got null')
+  })
+})
+
+describe('worker V8 limits', () => {
+  it('sizes the young generation to the pool unless the user set it', () => {
+    expect(workerLimits(1, undefined)).toEqual({})
+    expect(workerLimits(5, undefined)).toEqual({})
+    expect(workerLimits(6, undefined)).toEqual({ maxYoungGenerationSizeMb: 42 })
+    expect(workerLimits(16, undefined)).toEqual({ maxYoungGenerationSizeMb: 16 })
+    expect(workerLimits(100, undefined)).toEqual({ maxYoungGenerationSizeMb: 3 })
+    expect(workerLimits(254, { maxOldGenerationSizeMb: 64 })).toEqual({
+      maxOldGenerationSizeMb: 64,
+      maxYoungGenerationSizeMb: 3,
+    })
+    expect(workerLimits(100, { maxYoungGenerationSizeMb: 20 })).toEqual({
+      maxYoungGenerationSizeMb: 20,
+    })
+  })
+
+  it.each([
+    [8, undefined, 32],
+    [8, { maxYoungGenerationSizeMb: 20 }, 20],
+  ])('workers run under them (%i workers, resourceLimits %j)', async (workers, limits, young) => {
+    const server = createServer({
+      app: new URL('./fixtures/limits-app.js', import.meta.url),
+      workers,
+      logHandler: () => {},
+      ...(limits === undefined ? {} : { resourceLimits: limits }),
+    })
+    await server.listen(0, '127.0.0.1')
+    try {
+      const seen = (await (await fetch(server.url)).json()) as Record<string, number>
+      expect(seen.maxYoungGenerationSizeMb).toBe(young)
+    } finally {
+      await server.close()
+    }
   })
 })
 

@@ -1,3 +1,5 @@
+// (The `performance` global is a getter on every use; the module's binding is not.)
+import { performance } from 'node:perf_hooks'
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import {
@@ -266,6 +268,8 @@ export class WorkerPool {
   #flushQueued = false
   #flushNo = 0
   #rr = 0
+  /** Scratch for {@link WorkerPool.#flush}: each worker's effective load. */
+  readonly #loads: number[] = []
 
   #submitted = 0
   #completed = 0
@@ -804,6 +808,7 @@ export class WorkerPool {
   /**
    * Hands queued jobs to the least-loaded workers (one batch per worker), then
    * re-offers jobs that busy workers have not claimed yet to hungry workers.
+   * Cost per flush: one pass over the workers, plus one per job handed out.
    */
   #flush(): void {
     this.#flushQueued = false
@@ -813,67 +818,70 @@ export class WorkerPool {
     const limit = this.#concurrency + this.#prefetch
     const touched: Member[] = []
     const flushNo = ++this.#flushNo
+    const now = performance.now()
 
     if (this.#queue.length > 0) {
-      // A worker that has not acknowledged a batch for STALL_MS is blocked in a
-      // job: hand it nothing more unless every other worker is full.
-      const now = performance.now()
-      const penalty = members.map((m) => (isBehind(m, now) ? limit : 0))
+      // Effective load: jobs held, plus `limit` for a worker that has not acknowledged a batch
+      // for STALL_MS (it is blocked in a job: it gets nothing more unless every other is full).
+      const loads = this.#loads
+      for (let i = 0; i < n; i++) {
+        const member = members[i] as Member
+        loads[i] =
+          member.state !== READY ? Infinity : member.held.size + (isBehind(member, now) ? limit : 0)
+      }
       let deferred: Job[] | null = null
       let scanned = this.#queue.length
       while (scanned-- > 0) {
-        let best: Member | null = null
+        let best = -1
         let load = Infinity
-        for (let k = 0; k < n; k++) {
-          const index = (this.#rr + k) % n
-          const member = members[index] as Member
-          const effective = member.held.size + (penalty[index] as number)
-          if (member.state === READY && effective < load) {
-            best = member
+        for (let k = 0, index = this.#rr; k < n; k++, index = index + 1 === n ? 0 : index + 1) {
+          const effective = loads[index] as number
+          if (effective < load) {
+            best = index
             load = effective
+            if (effective === 0) break
           }
         }
-        if (best === null || load >= limit) break
+        if (best < 0 || load >= limit) break
         const job = this.#queue.shift() as Job
         if (job.transfer !== undefined && load >= this.#concurrency) {
           ;(deferred ??= []).push(job)
           continue
         }
-        this.#assign(best, job, touched)
+        this.#assign(members[best] as Member, job, touched)
+        loads[best] = load + 1
       }
-      this.#rr = (this.#rr + 1) % n
+      this.#rr = this.#rr + 1 === n ? 0 : this.#rr + 1
       if (deferred !== null) this.#queue.unshiftAll(deferred)
     }
 
-    for (const thief of members) {
+    let thieves: Member[] | null = null
+    for (const member of members) {
       if (
-        thief.state !== READY ||
-        !thief.hungry ||
-        thief.out !== null ||
-        thief.ackSeq !== thief.sentSeq
+        member.state === READY &&
+        member.hungry &&
+        member.out === null &&
+        member.ackSeq === member.sentSeq &&
+        member.held.size < limit
       )
-        continue
-      this.#steal(thief, limit - thief.held.size, flushNo, touched)
+        (thieves ??= []).push(member)
     }
+    if (thieves !== null) this.#steal(thieves, limit, flushNo, now, touched)
 
     for (const member of touched) this.#send(member)
   }
 
   /**
-   * Gives `thief` up to `budget` jobs that other workers hold but have not
-   * claimed: all of a stalled worker's, half of a live one's (the rest it will
-   * likely reach itself), oldest first. Whoever claims a job first runs it.
+   * Gives each hungry worker in `thieves` jobs that other workers hold but have not claimed:
+   * all of a stalled worker's, half of a live one's (the rest it will likely reach itself),
+   * oldest first, up to its free capacity. Whoever claims a job first runs it. The victims are
+   * examined once per flush, whatever the number of thieves.
    */
-  #steal(thief: Member, budget: number, flushNo: number, touched: Member[]): void {
-    if (budget <= 0) return
-    const now = performance.now()
+  #steal(thieves: Member[], limit: number, flushNo: number, now: number, touched: Member[]): void {
+    const pools: { victim: Member; jobs: Job[]; next: number; stalled: boolean }[] = []
     for (const victim of this.#members) {
-      if (victim === thief || victim.held.size === 0) continue
-      const stalled =
-        victim.state !== READY ||
-        isBehind(victim, now) ||
-        now - Math.max(victim.lastHeard, victim.lastSent) > STALL_MS
-      let candidates: Job[] | null = null
+      if (victim.held.size === 0) continue
+      let jobs: Job[] | null = null
       for (const job of victim.held) {
         const claimer = this.#claims.claimer(job.slot)
         if (claimer !== UNCLAIMED) {
@@ -883,18 +891,37 @@ export class WorkerPool {
           }
           continue
         }
-        if (job.transfer !== undefined || job.mark === flushNo || thief.held.has(job)) continue
-        ;(candidates ??= []).push(job)
+        if (job.transfer !== undefined || job.mark === flushNo) continue
+        ;(jobs ??= []).push(job)
       }
-      if (candidates === null) continue
-      const take = Math.min(budget, stalled ? candidates.length : Math.ceil(candidates.length / 2))
-      for (let i = 0; i < take; i++) {
-        const job = candidates[i] as Job
-        this.#assign(thief, job, touched)
-        this.#steals++
+      if (jobs === null) continue
+      const stalled =
+        victim.state !== READY ||
+        isBehind(victim, now) ||
+        now - Math.max(victim.lastHeard, victim.lastSent) > STALL_MS
+      pools.push({ victim, jobs, next: 0, stalled })
+    }
+    if (pools.length === 0) return
+    for (const thief of thieves) {
+      let budget = limit - thief.held.size
+      for (const pool of pools) {
+        if (budget <= 0) break
+        if (pool.victim === thief) continue
+        const { jobs } = pool
+        let available = 0
+        for (let i = pool.next; i < jobs.length; i++)
+          if (!thief.held.has(jobs[i] as Job)) available++
+        if (available === 0) continue
+        let take = Math.min(budget, pool.stalled ? available : Math.ceil(available / 2))
+        budget -= take
+        while (take > 0 && pool.next < jobs.length) {
+          const job = jobs[pool.next++] as Job
+          if (thief.held.has(job)) continue
+          this.#assign(thief, job, touched)
+          this.#steals++
+          take--
+        }
       }
-      budget -= take
-      if (budget <= 0) return
     }
   }
 

@@ -30,6 +30,8 @@
  * - `K_DONE, slot, jobId, 0`
  * - `K_ERR, slot, jobId, SerializedError`
  */
+// (The `performance` global is a getter on every use; the module's binding is not.)
+import { performance } from 'node:perf_hooks'
 
 /** Slots per shared segment (power of two). */
 export const SEGMENT_SHIFT = 10
@@ -117,9 +119,12 @@ function safeString(value: unknown): string {
   }
 }
 
+/** This thread's `performance.timeOrigin` (read once: the getter is not free on a cold thread). */
+const TIME_ORIGIN = performance.timeOrigin
+
 /** Wall-clock milliseconds, monotonic within a thread. */
 export function wallNow(): number {
-  return Math.floor(performance.timeOrigin + performance.now())
+  return Math.floor(TIME_ORIGIN + performance.now())
 }
 
 /** Milliseconds since `epoch`, as a wrapping int32 (compare with `(a - b) | 0`). */

@@ -1,3 +1,5 @@
+// (The `performance` global is a getter on every use; the module's binding is not.)
+import { performance } from 'node:perf_hooks'
 import { isMainThread, type MessagePort, type Transferable } from 'node:worker_threads'
 import { MummyError } from '@mummy/errors'
 import {
@@ -125,6 +127,11 @@ export class Runtime {
   #outTransfer: Transferable[] | null = null
   #outTransferAt: [number, readonly Transferable[]][] | null = null
   #flushScheduled = false
+  /**
+   * Inside the handler of a message from the pool: what is recorded meanwhile is sent when that
+   * handler ends, without a `setImmediate` (a job that completes synchronously costs one turn).
+   */
+  #dispatching = false
   #ack = 0
   #reportedAck = 0
   readonly #port: MessagePort
@@ -166,7 +173,20 @@ export class Runtime {
       throw new MummyError('ERR_MUMMY_WORKER_START', 'worker module did not call runWorker()')
     }
     this.#ready = true
-    this.#port.on('message', (message: unknown) => this.#receive(message))
+    this.#port.on('message', (message: unknown) => {
+      this.#dispatching = true
+      try {
+        this.#receive(message)
+      } finally {
+        this.#dispatching = false
+        // Everything the jobs started here recorded synchronously (answers, completions) goes in
+        // one batch now; what async jobs record later schedules its own flush.
+        if (this.#flushScheduled) {
+          this.#flushScheduled = false
+          this.flush()
+        }
+      }
+    })
     // process.exit() or an uncaught error: send what already completed, so only
     // the jobs really cut short are reported as failed.
     process.on('exit', () => this.flush())
@@ -325,10 +345,14 @@ export class Runtime {
   #scheduleFlush(): void {
     if (this.#flushScheduled || !this.#ready) return
     this.#flushScheduled = true
-    setImmediate(() => {
-      this.#flushScheduled = false
-      this.flush()
-    })
+    // Inside a message handler the flag alone suffices: the handler's end sends the batch.
+    if (!this.#dispatching) setImmediate(this.#flushLater)
+  }
+
+  readonly #flushLater = (): void => {
+    if (!this.#flushScheduled) return
+    this.#flushScheduled = false
+    this.flush()
   }
 
   /**
