@@ -176,13 +176,18 @@ export function toMarkdown(report) {
     '',
   )
   lines.push(
-    `Each server runs in its own process; wrk runs in others, on the same machine. ` +
+    (settings.pin
+      ? `Each server runs in its own process on CPU ${settings.pin.server}; wrk runs in others ` +
+        `on CPU ${settings.pin.load} (taskset). `
+      : `Each server runs in its own process; wrk runs in others, on the same machine. `) +
       `${settings.runs} run${settings.runs === 1 ? '' : 's'} × ${settings.duration} s per server ` +
       `${settings.warmup > 0 ? `after a ${settings.warmup} s warm-up` : 'without warm-up'}, ` +
       `interleaved across servers; the tables show medians. ` +
       `CPU is the server process's (all threads; 100% = one core) and CPU µs/req that CPU per ` +
       `request (steadier than req/s on a shared machine, and what decides throughput on a ` +
-      `bigger one), peak RSS its largest resident ` +
+      `bigger one); main µs/req is the main thread's part of it (@mummy's IO thread, which ` +
+      `does all socket work: 1e6 / that is one IO thread's ceiling). Peak RSS is the largest ` +
+      `resident ` +
       `size sampled during a run. A server that answered anything but 2xx, had socket errors or ` +
       `took longer than wrk's 5 s timeout to answer a request is marked failed.`,
     '',
@@ -201,10 +206,21 @@ export function toMarkdown(report) {
           'heavy p50',
           'CPU',
           'CPU µs/req',
+          'main µs/req',
           'peak RSS',
           'cheap p99 vs node:http',
         ]
-      : ['server', 'req/s', 'p50', 'p99', 'CPU', 'CPU µs/req', 'peak RSS', 'vs node:http']
+      : [
+          'server',
+          'req/s',
+          'p50',
+          'p99',
+          'CPU',
+          'CPU µs/req',
+          'main µs/req',
+          'peak RSS',
+          'vs node:http',
+        ]
     lines.push(`| ${head.join(' | ')} |`)
     lines.push(`| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`)
     for (const server of scenario.servers) {
@@ -224,6 +240,7 @@ export function toMarkdown(report) {
             formatMs(m.heavyP50Ms),
             `${formatInt(m.cpuPct)}%`,
             formatUs(m.cpuUsPerReq),
+            formatUs(m.mainCpuUsPerReq),
             formatMB(m.peakRss),
             formatRatio(server.ratio),
           ]
@@ -233,6 +250,7 @@ export function toMarkdown(report) {
             formatMs(m.p99Ms),
             `${formatInt(m.cpuPct)}%`,
             formatUs(m.cpuUsPerReq),
+            formatUs(m.mainCpuUsPerReq),
             formatMB(m.peakRss),
             formatRatio(server.ratio),
           ]

@@ -14,8 +14,10 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ADAPTERS } from './adapters/index.mjs'
 import { toSVG } from './chart.mjs'
-import { cpuSeconds, machineTicks, startSampler } from './proc.mjs'
+import { allowedCpus, formatCpuList, hasTaskset, splitCpus } from './cpus.mjs'
+import { machineTicks, startSampler, threadCpuSeconds, treeCpuSeconds } from './proc.mjs'
 import { addRatios, evaluateTargets, toMarkdown } from './report.mjs'
+import { toScalingMarkdown, toScalingSVG } from './scaling.mjs'
 import { SCENARIOS } from './scenarios.mjs'
 import { startServer } from './server-process.mjs'
 import { formatInt, formatMB, formatMs, median } from './stats.mjs'
@@ -25,14 +27,22 @@ import { WRK_TIMEOUT_S, errorCounts, startWrk, wrkVersion } from './wrk.mjs'
 const HELP = `Usage: pnpm bench [options]
 
   --scenario LIST   scenarios, comma-separated (default: all): ${SCENARIOS.map((s) => s.name).join(', ')}
-  --servers LIST    servers, comma-separated (default: all): ${ADAPTERS.map((a) => a.id).join(', ')}
+  --servers LIST    servers, comma-separated (default: all but node-cluster, which joins with
+                    --cores): ${ADAPTERS.map((a) => a.id).join(', ')}
   --duration S      seconds per measured run (default 5)
   --runs N          measured runs per server; medians are reported (default 3)
   --warmup S        untimed warm-up per server, seconds (default: min(1, duration))
   --connections N   wrk connections (default 100)
-  --threads N       wrk threads (default 2: one per core of the reference machine)
+  --threads N       wrk threads (default 2: one per core of the reference machine; with --pin,
+                    one per core of wrk's CPU set)
   --think MS        mixed: mean think time between a connection's requests (default 1000)
   --workers N       override every @mummy server's worker count
+  --pin             run the servers and wrk on disjoint CPU sets (taskset): the server on the
+                    first half of the CPUs this process may use, wrk on the rest
+  --cores LIST      with --pin: run everything once per server CPU-set size, e.g. 1,2,4,8
+                    (wrk gets the CPUs left over); writes cores-N/latest.* per size and a
+                    scaling table and chart (scaling.md/json/svg). @mummy gets one worker per
+                    core in hello, cpu, mixed and json; node:http also runs as node:cluster
   --out DIR         where latest.md/json/svg go (default benchmarks/results)
   --render FILE     measure nothing: rewrite latest.md and latest.svg from a saved latest.json
   --help            this text`
@@ -48,7 +58,9 @@ function options() {
       runs: { type: 'string', default: '3' },
       warmup: { type: 'string' },
       connections: { type: 'string', default: '100' },
-      threads: { type: 'string', default: '2' },
+      threads: { type: 'string' },
+      pin: { type: 'boolean', default: false },
+      cores: { type: 'string' },
       think: { type: 'string', default: '1000' },
       workers: { type: 'string' },
       out: { type: 'string' },
@@ -61,7 +73,7 @@ function options() {
     process.exit(0)
   }
   const pick = (list, all, what) => {
-    if (list === undefined) return all
+    if (list === undefined) return all.filter((x) => !x.scalingOnly || values.cores !== undefined)
     const names = list
       .split(',')
       .map((s) => s.trim())
@@ -78,6 +90,15 @@ function options() {
     return value
   }
   const duration = number('duration', 1)
+  let sizes
+  if (values.cores !== undefined) {
+    if (!values.pin) usage('--cores needs --pin')
+    sizes = values.cores.split(',').map((x) => Number(x.trim()))
+    if (sizes.some((n) => !Number.isInteger(n) || n < 1))
+      usage('--cores must list core counts ≥ 1, e.g. 1,2,4')
+  }
+  const threadsGiven = values.threads !== undefined
+  values.threads ??= '2'
   return {
     scenarios: pick(values.scenario, SCENARIOS, 'scenario'),
     adapters: pick(values.servers, ADAPTERS, 'server'),
@@ -86,6 +107,9 @@ function options() {
     warmup: values.warmup === undefined ? Math.min(1, duration) : number('warmup', 0, false),
     connections: number('connections', 2),
     threads: number('threads', 1),
+    threadsGiven,
+    pin: values.pin,
+    sizes,
     thinkMs: number('think', 0),
     workers: values.workers === undefined ? undefined : number('workers', 0),
     render: values.render === undefined ? undefined : path.resolve(values.render),
@@ -136,10 +160,14 @@ async function measure(server, scenario, opts, duration) {
   const loads = (duration === null ? (scenario.warmup ?? scenario.loads) : scenario.loads)(opts)
   const seconds = duration ?? opts.warmup
   const base = `http://127.0.0.1:${server.port}`
-  const cpu0 = cpuSeconds(server.pid)
+  const cpu0 = treeCpuSeconds(server.pid)
+  const main0 = threadCpuSeconds(server.pid)
   const machine0 = machineTicks()
   const t0 = performance.now()
-  const wrks = loads.map((load) => ({ load, ...startWrk(base, load, { duration: seconds }) }))
+  const wrks = loads.map((load) => ({
+    load,
+    ...startWrk(base, load, { duration: seconds, cpus: opts.loadCpus }),
+  }))
   const sampler = startSampler(
     server.pid,
     wrks.map((w) => w.pid),
@@ -147,7 +175,8 @@ async function measure(server, scenario, opts, duration) {
   const settled = await Promise.allSettled(wrks.map((w) => w.result))
   const sampled = sampler.stop()
   const elapsed = (performance.now() - t0) / 1000
-  const cpu1 = cpuSeconds(server.pid)
+  const cpu1 = treeCpuSeconds(server.pid)
+  const main1 = threadCpuSeconds(server.pid)
   const machine1 = machineTicks()
 
   const problems = []
@@ -204,6 +233,12 @@ async function measure(server, scenario, opts, duration) {
     // CPU per request (all the server's threads, µs): steadier than req/s on a shared machine,
     // and what decides throughput on a bigger one.
     cpuUsPerReq: cpuPct !== null && total > 0 ? (cpuPct * 1e4) / total : null,
+    // The same for the main thread alone: @mummy's IO thread (all the socket work), node:http's
+    // only JS thread. 1e6 / this is the most requests per second that thread can carry.
+    mainCpuUsPerReq:
+      main0 !== null && main1 !== null && total > 0
+        ? ((main1 - main0) * 1e6) / (total * elapsed)
+        : null,
     peakRss: sampled.peakRss,
     threads: sampled.threads,
     clientCpuPct: (sampled.clientCpu / elapsed) * 100,
@@ -217,16 +252,21 @@ function eta(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
 }
 
-/** Writes latest.md, latest.svg (and latest.json when `withJSON`) to `out`; Markdown to stdout. */
-function writeReport(report, out, withJSON) {
+/**
+ * Writes latest.md, latest.svg (and latest.json when `withJSON`) to `out`; the Markdown also to
+ * stdout unless `print` is false.
+ */
+function writeReport(report, out, withJSON, print = true) {
   const markdown = toMarkdown(report)
   const colors = Object.fromEntries(ADAPTERS.map((a) => [a.id, a.color]))
   mkdirSync(out, { recursive: true })
   writeFileSync(path.join(out, 'latest.md'), markdown)
   if (withJSON) writeFileSync(path.join(out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`)
   writeFileSync(path.join(out, 'latest.svg'), toSVG(report, colors))
-  process.stdout.write(markdown)
-  if (!markdown.endsWith('\n')) process.stdout.write('\n')
+  if (print) {
+    process.stdout.write(markdown)
+    if (!markdown.endsWith('\n')) process.stdout.write('\n')
+  }
   say(
     `bench: wrote latest.md${withJSON ? ', latest.json' : ''} and latest.svg to ${out}` +
       (withJSON ? ` (measured in ${eta(report.elapsedS)})` : ''),
@@ -249,22 +289,133 @@ async function main() {
   const started = new Date()
   const t0 = performance.now()
   const machine = machineInfo()
+  const allowed = allowedCpus()
+  if (opts.pin && !hasTaskset()) {
+    console.error('--pin needs taskset (Debian/Ubuntu: apt-get install util-linux)')
+    process.exit(2)
+  }
+  // What runs: once unpinned, once pinned, or once per server CPU-set size.
+  const plans = []
+  if (opts.sizes !== undefined) {
+    for (const size of opts.sizes) {
+      const split = splitCpus(allowed, size)
+      if (typeof split === 'string') say(`bench: --cores ${size} skipped: ${split}`)
+      plans.push({ size, split })
+    }
+    if (plans.every((p) => typeof p.split === 'string')) process.exit(2)
+  } else if (opts.pin) {
+    const split = splitCpus(allowed, undefined)
+    if (typeof split === 'string') {
+      console.error(`--pin: ${split}`)
+      process.exit(2)
+    }
+    plans.push({ size: undefined, split })
+  } else {
+    plans.push({ size: undefined, split: undefined })
+  }
+  const runnable = plans.filter((p) => typeof p.split !== 'string')
   // Per server: start + byte check + warm-up, then each run (+ the pause after it).
-  const setup = opts.warmup + 2.5
-  const perRun = opts.duration + 0.6
-  const estimate = opts.scenarios.length * opts.adapters.length * (setup + opts.runs * perRun)
+  const plan = {
+    setup: opts.warmup + 2.5,
+    perRun: opts.duration + 0.6,
+    spent: 0, // estimated seconds of the plan done so far
+    before: 0, // estimated seconds of the sizes already measured
+  }
+  plan.perScenario = plan.setup + opts.runs * plan.perRun
+  plan.estimate = runnable.length * opts.scenarios.length * opts.adapters.length * plan.perScenario
   say(
-    `bench: ${opts.scenarios.length} scenario(s) × ${opts.adapters.length} server(s), ` +
-      `${opts.runs} run(s) × ${opts.duration} s, wrk -t${opts.threads} -c${opts.connections}; ` +
-      `about ${eta(estimate)} (m:ss). Load average now ${machine.loadAverage.join(', ')}.`,
+    `bench: ${opts.scenarios.length} scenario(s) × ${opts.adapters.length} server(s)` +
+      `${opts.sizes === undefined ? '' : ` × ${runnable.length} CPU-set size(s)`}, ` +
+      `${opts.runs} run(s) × ${opts.duration} s, -c${opts.connections}; ` +
+      `about ${eta(plan.estimate)} (m:ss). Load average now ${machine.loadAverage.join(', ')}.`,
   )
-  let spent = 0 // estimated seconds of the plan done so far
-  const left = () => eta(estimate - spent)
+  let failed = 0
+  const sizes = []
+  for (const { size, split } of plans) {
+    if (typeof split === 'string') {
+      sizes.push({ cores: size, skipped: split })
+      continue
+    }
+    const sized = {
+      ...opts,
+      size,
+      serverCpus: split?.server,
+      loadCpus: split?.load,
+      threads: split !== undefined && !opts.threadsGiven ? split.load.length : opts.threads,
+    }
+    if (split !== undefined)
+      say(
+        `bench: server on CPU ${formatCpuList(split.server)}, wrk on CPU ` +
+          `${formatCpuList(split.load)} (wrk -t${sized.threads})`,
+      )
+    const t1 = performance.now()
+    const result = await runScenarios(sized, plan)
+    failed += result.failed
+    plan.before = plan.spent
+    const report = {
+      startedAt: started.toISOString(),
+      elapsedS: (performance.now() - t1) / 1000,
+      machine,
+      settings: {
+        scenarios: opts.scenarios.map((s) => s.name),
+        servers: opts.adapters.map((a) => a.id),
+        duration: opts.duration,
+        runs: opts.runs,
+        warmup: opts.warmup,
+        connections: opts.connections,
+        threads: sized.threads,
+        thinkMs: opts.thinkMs,
+        workers: opts.workers ?? null,
+        pin:
+          split === undefined
+            ? null
+            : { server: formatCpuList(split.server), load: formatCpuList(split.load) },
+        command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(),
+      },
+      scenarios: result.scenarios,
+      targets: evaluateTargets(result.scenarios),
+    }
+    if (size === undefined) writeReport(report, opts.out, true)
+    else {
+      writeReport(report, path.join(opts.out, `cores-${size}`), true, false)
+      sizes.push({
+        cores: size,
+        server: report.settings.pin.server,
+        load: report.settings.pin.load,
+        report,
+      })
+    }
+  }
+  if (opts.sizes !== undefined) {
+    const scaling = {
+      startedAt: started.toISOString(),
+      elapsedS: (performance.now() - t0) / 1000,
+      machine,
+      allowedCpus: formatCpuList(allowed),
+      command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(),
+      sizes,
+    }
+    const colors = Object.fromEntries(ADAPTERS.map((a) => [a.id, a.color]))
+    const markdown = toScalingMarkdown(scaling)
+    mkdirSync(opts.out, { recursive: true })
+    writeFileSync(path.join(opts.out, 'scaling.md'), markdown)
+    writeFileSync(path.join(opts.out, 'scaling.json'), `${JSON.stringify(scaling, null, 2)}\n`)
+    writeFileSync(path.join(opts.out, 'scaling.svg'), toScalingSVG(scaling, colors))
+    process.stdout.write(markdown)
+    say(`bench: wrote scaling.md, scaling.json and scaling.svg to ${opts.out}`)
+  }
+  if (failed > 0) {
+    say(`bench: ${failed} server run(s) FAILED`)
+    process.exitCode = 1
+  }
+}
+
+/** Every scenario × server of `opts` (one CPU-set size): { scenarios, failed }. */
+async function runScenarios(opts, plan) {
   const scenarios = []
   let failed = 0
-
   for (const scenario of opts.scenarios) {
-    const tag = `[${scenario.name}]`
+    const tag = opts.size === undefined ? `[${scenario.name}]` : `[${scenario.name}, ${opts.size}c]`
     const entries = []
     // Start and check every server, then warm each up.
     for (const adapter of opts.adapters) {
@@ -280,7 +431,14 @@ async function main() {
       try {
         entry.process = await startServer({
           script: adapter.script(scenario.name),
-          env: adapter.env(opts),
+          env: adapter.env(
+            // With --cores, @mummy runs one worker per core where the work is CPU-bound.
+            opts.size !== undefined && scenario.scalesWithCores && opts.workers === undefined
+              ? { ...opts, workers: opts.size }
+              : opts,
+            scenario.name,
+          ),
+          cpus: opts.serverCpus,
           probePath: scenario.checks[0].path,
           skipExitCode: adapter.skipExitCode,
         })
@@ -290,7 +448,12 @@ async function main() {
         say(`${tag} ${adapter.label}: ${entry.status} — ${error.message}`)
         continue
       }
-      const workers = /with (\d+) workers/.exec(entry.process.output())
+      // "… with N workers", printed once listening (a cluster's last process may come later).
+      let workers = /with (\d+) workers/.exec(entry.process.output())
+      for (let i = 0; workers === null && adapter.countsWorkers && i < 10; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        workers = /with (\d+) workers/.exec(entry.process.output())
+      }
       if (workers) entry.workers = Number(workers[1])
       entry.startMs = entry.process.startMs
       try {
@@ -306,7 +469,7 @@ async function main() {
       }
     }
     const live = entries.filter((e) => e.status === 'ok')
-    spent += opts.adapters.length * setup
+    plan.spent += opts.adapters.length * plan.setup
     if (opts.warmup > 0) {
       for (const entry of live) await measure(entry.process, scenario, opts, null)
       say(`${tag} warmed up (${opts.warmup} s each)`)
@@ -317,7 +480,7 @@ async function main() {
         if (entry.status !== 'ok') continue
         const result = await measure(entry.process, scenario, opts, opts.duration)
         entry.runs.push(result)
-        spent += perRun
+        plan.spent += plan.perRun
         if (scenario.commands === undefined) {
           scenario.commands = Object.values(result.roles).map((r) => r.command)
         }
@@ -329,7 +492,7 @@ async function main() {
             `(${result.cpuUsPerReq === null ? '—' : result.cpuUsPerReq.toFixed(1)} µs/req)  ` +
             `rss ${formatMB(result.peakRss)}` +
             (result.ok ? '' : `  FAILED: ${result.problems.join('; ')}`) +
-            `   (~${left()} left)`,
+            `   (~${eta(plan.estimate - plan.spent)} left)`,
         )
         if (!result.ok) {
           entry.status = 'failed'
@@ -345,9 +508,9 @@ async function main() {
       if (entry.status === 'failed') failed++
     }
     // Whatever did not run (skipped or failed servers) is no longer ahead of us.
-    spent = Math.max(
-      spent,
-      (scenarios.length + 1) * opts.adapters.length * (setup + opts.runs * perRun),
+    plan.spent = Math.max(
+      plan.spent,
+      plan.before + (scenarios.length + 1) * opts.adapters.length * plan.perScenario,
     )
 
     scenarios.push({
@@ -373,6 +536,7 @@ async function main() {
             heavyP50Ms: pick('heavyP50Ms'),
             cpuPct: pick('cpuPct'),
             cpuUsPerReq: pick('cpuUsPerReq'),
+            mainCpuUsPerReq: pick('mainCpuUsPerReq'),
             peakRss: pick('peakRss'),
             clientCpuPct: pick('clientCpuPct'),
             machineBusyPct: pick('machineBusyPct'),
@@ -384,30 +548,7 @@ async function main() {
   }
 
   addRatios(scenarios)
-  const report = {
-    startedAt: started.toISOString(),
-    elapsedS: (performance.now() - t0) / 1000,
-    machine,
-    settings: {
-      scenarios: opts.scenarios.map((s) => s.name),
-      servers: opts.adapters.map((a) => a.id),
-      duration: opts.duration,
-      runs: opts.runs,
-      warmup: opts.warmup,
-      connections: opts.connections,
-      threads: opts.threads,
-      thinkMs: opts.thinkMs,
-      workers: opts.workers ?? null,
-      command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(),
-    },
-    scenarios,
-    targets: evaluateTargets(scenarios),
-  }
-  writeReport(report, opts.out, true)
-  if (failed > 0) {
-    say(`bench: ${failed} server run(s) FAILED`)
-    process.exitCode = 1
-  }
+  return { scenarios, failed }
 }
 
 await main()

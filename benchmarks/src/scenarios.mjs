@@ -18,10 +18,13 @@ import {
  * - `metric`: 'rps' (higher is better) or 'p99' (the reported role's p99; lower is better) —
  *   what the chart draws and the ratio column compares.
  * - `warmup(options)`: loads for the untimed warm-up (defaults to `loads`).
+ * - `scalesWithCores`: with `--cores N`, @mummy runs N workers (the work is CPU-bound); the
+ *   sleep scenarios keep their servers' counts (100 blocking workers; 2 × concurrency 64).
  */
 export const SCENARIOS = [
   {
     name: 'hello',
+    scalesWithCores: true,
     summary: 'GET / → 200 text/plain, 26 bytes',
     checks: [{ path: '/', expect: HELLO_BODY }],
     loads: (o) => [{ role: 'all', path: '/', connections: o.connections, threads: o.threads }],
@@ -48,6 +51,7 @@ export const SCENARIOS = [
   },
   {
     name: 'cpu',
+    scalesWithCores: true,
     summary: `every request hashes ${CPU_BLOCKS} KiB with SHA-256 (~1 ms of CPU)`,
     checks: [{ path: '/', expect: () => hashWork(CPU_BLOCKS) }],
     loads: (o) => [{ role: 'all', path: '/', connections: o.connections, threads: o.threads }],
@@ -56,6 +60,7 @@ export const SCENARIOS = [
   },
   {
     name: 'mixed',
+    scalesWithCores: true,
     summary:
       '95% of connections GET / (cheap), 5% GET /heavy (~100 ms of CPU); random think time ' +
       'between requests; latency of the cheap requests',
@@ -82,6 +87,7 @@ export const SCENARIOS = [
   },
   {
     name: 'json',
+    scalesWithCores: true,
     summary: 'GET / with Accept-Encoding: gzip → ~10 KB JSON, stringified and gzipped per request',
     checks: [
       {

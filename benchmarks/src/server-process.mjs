@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process'
 import http from 'node:http'
 import net from 'node:net'
+import { onCpus } from './cpus.mjs'
 
 const HOST = '127.0.0.1'
 
@@ -44,7 +45,8 @@ export function get(port, path, headers = {}, timeoutMs = 5000) {
  * Starts `node <script>` with PORT set; resolves once GET `probePath` answers (any status), or
  * rejects when the process exits first or `startTimeoutMs` passes. Resolved value:
  * { pid, port, startMs, stop(), output() }. A process that exits with `skipExitCode` rejects
- * with an error whose `skipped` is true.
+ * with an error whose `skipped` is true. `cpus` (a list of CPU numbers) pins the process and
+ * every thread it starts to those CPUs (taskset execs node, so the pid is node's).
  */
 export async function startServer({
   script,
@@ -52,10 +54,12 @@ export async function startServer({
   probePath = '/',
   skipExitCode,
   startTimeoutMs = 60_000,
+  cpus,
 }) {
   const port = await freePort()
   const started = performance.now()
-  const child = spawn(process.execPath, [script], {
+  const [command, args] = onCpus(cpus, process.execPath, [script])
+  const child = spawn(command, args, {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

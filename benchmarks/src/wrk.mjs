@@ -2,6 +2,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { onCpus } from './cpus.mjs'
 
 const REPORT_LUA = fileURLToPath(new URL('./lua/report.lua', import.meta.url))
 const THINK_LUA = fileURLToPath(new URL('./lua/think.lua', import.meta.url))
@@ -35,9 +36,9 @@ export function wrkVersion() {
  * Starts one wrk process. `load` is { path, connections, threads, headers?, thinkMs? }.
  * Returns { pid, result } where `result` resolves to
  * { requests, durationUs, bytes, errors: {connect, read, write, status, timeout}, latencyUs: {…}, rps }
- * or rejects when wrk fails.
+ * or rejects when wrk fails. `cpus` (a list of CPU numbers) pins wrk to those CPUs.
  */
-export function startWrk(baseURL, load, { duration, timeout = WRK_TIMEOUT_S }) {
+export function startWrk(baseURL, load, { duration, timeout = WRK_TIMEOUT_S, cpus }) {
   const threads = Math.min(load.threads, load.connections)
   const args = [
     `-t${threads}`,
@@ -51,7 +52,8 @@ export function startWrk(baseURL, load, { duration, timeout = WRK_TIMEOUT_S }) {
   args.push(`${baseURL}${load.path}`)
   if (load.thinkMs !== undefined) args.push('--', String(load.thinkMs))
 
-  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const [command, argv] = onCpus(cpus, 'wrk', args)
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk))
@@ -66,7 +68,7 @@ export function startWrk(baseURL, load, { duration, timeout = WRK_TIMEOUT_S }) {
       }
       const parsed = JSON.parse(line.slice(6))
       parsed.rps = parsed.requests / (parsed.durationUs / 1e6)
-      parsed.command = `wrk ${args.map(display).join(' ')}`
+      parsed.command = [command, ...argv].map(display).join(' ')
       resolve(parsed)
     })
   })

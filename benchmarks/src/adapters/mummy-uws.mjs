@@ -7,6 +7,7 @@ export default {
   id: 'mummy-uws',
   label: '@mummy/server (uws)',
   color: '#e08a3c',
+  countsWorkers: true,
   script: (scenario) => serverFile(scenario, 'mummy'),
   env: (options) => ({
     TRANSPORT: 'uws',

@@ -6,6 +6,7 @@ export default {
   id: 'mummy',
   label: '@mummy/server',
   color: '#b5651d',
+  countsWorkers: true,
   script: (scenario) => serverFile(scenario, 'mummy'),
   env: (options) => ({
     TRANSPORT: 'node',
