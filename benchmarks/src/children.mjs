@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { cpuNanoseconds } from './proc.mjs'
 
 const SERVERS = fileURLToPath(new URL('../../apps/wrk-servers/', import.meta.url))
 
@@ -58,21 +59,41 @@ export async function stopServer(server) {
 
 /**
  * Runs a load client; resolves to its last stdout line parsed as JSON, or to `{ failed }` when
- * it exits non-zero (its message is on stderr): a broken run reports no rate.
+ * it exits non-zero (its message is on stderr): a broken run reports no rate. When `serverPid`
+ * is given, the server's CPU (all its threads) is read when the client prints `@start` and
+ * `@end` (the measured part: connection set-up left out), and the result gains `cpuUsPer`:
+ * server CPU µs per the client's `count` (messages or deliveries).
  */
-export function runJson(command, argv) {
+export function runJson(command, argv, serverPid) {
   return new Promise((resolve) => {
     const child = spawn(command[0], [...command.slice(1), ...argv.map(String)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
-    child.stdout.on('data', (d) => (out += d))
+    let pending = ''
+    const cpu = {}
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d
+      if (serverPid === undefined) return
+      pending += d
+      let newline
+      while ((newline = pending.indexOf('\n')) !== -1) {
+        const line = pending.slice(0, newline)
+        pending = pending.slice(newline + 1)
+        if (line === '@start' || line === '@end') cpu[line.slice(1)] = cpuNanoseconds(serverPid)
+      }
+    })
     child.once('error', (error) => resolve({ failed: error.message }))
     child.once('close', (code, signal) => {
       const line = out.trim().split('\n').pop()
-      if (code !== 0 || !line)
+      if (code !== 0 || !line || line.startsWith('@'))
         resolve({ failed: signal ? `killed by ${signal}` : `exit code ${code}` })
-      else resolve(JSON.parse(line))
+      else {
+        const result = JSON.parse(line)
+        const used = cpu.end != null && cpu.start != null ? cpu.end - cpu.start : null
+        result.cpuUsPer = used !== null && result.count > 0 ? used / 1e3 / result.count : null
+        resolve(result)
+      }
     })
   })
 }

@@ -36,6 +36,29 @@ export function threadCpuSeconds(pid, tid = pid) {
   }
 }
 
+/**
+ * CPU nanoseconds used so far by the live threads of process `pid` (the first field of each
+ * /proc/<pid>/task/<tid>/schedstat: nanosecond precision, where /stat counts 10 ms ticks), or
+ * null if it is gone. Threads that ended meanwhile no longer count.
+ */
+export function cpuNanoseconds(pid) {
+  let tids
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return null
+  }
+  let total = 0
+  for (const tid of tids) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+    } catch {
+      // the thread just ended
+    }
+  }
+  return total
+}
+
 /** `pid` and every live descendant of it (a node:cluster primary and its workers). */
 export function processTree(pid) {
   const children = new Map()

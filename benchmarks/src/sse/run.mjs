@@ -29,6 +29,7 @@ const results = {}
 let failed = false
 for (const [name, file, env] of servers) {
   const rates = []
+  const cpus = []
   for (let run = 0; run < RUNS; run++) {
     const server = await startServer(file, env)
     if (server.unavailable) {
@@ -36,7 +37,7 @@ for (const [name, file, env] of servers) {
       await stopServer(server)
       break
     }
-    const result = await runJson([binary], [server.port, SUBSCRIBERS, MESSAGES])
+    const result = await runJson([binary], [server.port, SUBSCRIBERS, MESSAGES], server.child.pid)
     await stopServer(server)
     if (result.failed) {
       console.error(`${name} run ${run + 1}: failed (${result.failed})`)
@@ -45,22 +46,33 @@ for (const [name, file, env] of servers) {
       break
     }
     rates.push(result.rate)
-    console.error(`${name} run ${run + 1}: ${result.rate.toFixed(0)} deliveries/s`)
+    cpus.push(result.cpuUsPer)
+    console.error(
+      `${name} run ${run + 1}: ${result.rate.toFixed(0)} deliveries/s ` +
+        `(${result.cpuUsPer?.toFixed(2) ?? '—'} µs server CPU per delivery)`,
+    )
   }
-  if (results[name] !== null && rates.length > 0) results[name] = median(rates)
+  if (results[name] !== null && rates.length > 0)
+    results[name] = { rate: median(rates), cpu: median(cpus.filter((x) => x != null)) }
 }
-const base = results['node:http']
-console.log('| server | burst fan-out deliveries/s | × node:http |\n|---|---:|---:|')
-for (const [name, rate] of Object.entries(results))
+const base = results['node:http']?.rate
+console.log(
+  '| server | burst fan-out deliveries/s | × node:http | server CPU µs per delivery |\n' +
+    '|---|---:|---:|---:|',
+)
+for (const [name, r] of Object.entries(results))
   console.log(
-    rate === null
-      ? `| ${name} | failed | |`
-      : `| ${name} | ${rate.toFixed(0)} | ${base ? (rate / base).toFixed(2) : 'n/a'} |`,
+    r === null
+      ? `| ${name} | failed | | |`
+      : `| ${name} | ${r.rate.toFixed(0)} | ${base ? (r.rate / base).toFixed(2) : 'n/a'} ` +
+          `| ${r.cpu?.toFixed(2) ?? '—'} |`,
   )
 console.log(
   `\n${SUBSCRIBERS} subscribers, ${MESSAGES} events each, sent by one request; medians of ${RUNS} runs.\n` +
     'Each server sends the events the way its users would write it: @mummy publishes from a ' +
     'worker, node:http writes each event to each response, uWebSockets.js corks each write.\n' +
+    "Server CPU: all the server process's threads (/proc/<pid>/task/*/schedstat) from the " +
+    'burst request to the last event, per delivery.\n' +
     'Load client: sseload (C, benchmarks/.build/sseload).',
 )
 if (failed) process.exitCode = 1

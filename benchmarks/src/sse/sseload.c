@@ -199,13 +199,17 @@ int main(int argc, char **argv) {
   char trigger[128];
   snprintf(trigger, sizeof trigger,
            "GET /burst/%lld HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", messages);
+  printf("@start\n"); /* the runner samples the server's CPU at @start and @end */
+  fflush(stdout);
   long long t0 = now_ns();
   open_conn(trigger, 1);
   run_until(t0 + 60000000000LL, all_delivered);
   long long t1 = now_ns();
+  printf("@end\n");
+  fflush(stdout);
   if (delivered < target) die("%lld of %lld deliveries arrived within 60 s", delivered, target);
   if (delivered > target) die("%lld deliveries, more than the %lld sent", delivered, target);
-  printf("{\"mode\":\"sse-burst\",\"rate\":%.2f,\"delivered\":%lld,\"total\":%lld}\n",
-         (double)delivered * 1e9 / (double)(t1 - t0), delivered, target);
+  printf("{\"mode\":\"sse-burst\",\"rate\":%.2f,\"delivered\":%lld,\"total\":%lld,\"count\":%lld}\n",
+         (double)delivered * 1e9 / (double)(t1 - t0), delivered, target, delivered);
   return 0;
 }

@@ -49,11 +49,13 @@ if (mode === 'echo') {
   for (const ws of sockets) ws.send(PAYLOAD)
   await new Promise((r) => setTimeout(r, 1000))
   const start = received
+  process.stdout.write('@start\n')
   const t0 = performance.now()
   await new Promise((r) => setTimeout(r, amount * 1000))
   const rate = ((received - start) * 1000) / (performance.now() - t0)
+  process.stdout.write('@end\n')
   running = false
-  process.stdout.write(JSON.stringify({ mode, rate }) + '\n')
+  process.stdout.write(JSON.stringify({ mode, rate, count: received - start }) + '\n')
   for (const ws of sockets) ws.terminate()
 } else if (mode === 'fanout') {
   const subs = []
@@ -70,6 +72,7 @@ if (mode === 'echo') {
   const finished = new Promise((r) => (done = r))
   for (const ws of subs) ws.on('message', () => ++delivered === total && done())
   await new Promise((r) => setTimeout(r, 500))
+  process.stdout.write('@start\n')
   const t0 = performance.now()
   for (let i = 0; i < amount; i++) {
     publisher.send(`pub:${PAYLOAD}`)
@@ -79,7 +82,10 @@ if (mode === 'echo') {
   await finished
   clearTimeout(timeout)
   const seconds = (performance.now() - t0) / 1000
-  process.stdout.write(JSON.stringify({ mode, rate: delivered / seconds, delivered, total }) + '\n')
+  process.stdout.write('@end\n')
+  process.stdout.write(
+    JSON.stringify({ mode, rate: delivered / seconds, delivered, total, count: delivered }) + '\n',
+  )
   for (const ws of [...subs, publisher]) ws.terminate()
 } else if (mode === 'fanout-paced') {
   const fail = (message) => {
@@ -131,6 +137,7 @@ if (mode === 'echo') {
   watch(publisher, count, '/echo')
   await new Promise((r) => setTimeout(r, 500))
   const latencies = []
+  process.stdout.write('@start\n')
   const t0 = performance.now()
   while (sent < amount) {
     const ts = performance.now()
@@ -153,6 +160,7 @@ if (mode === 'echo') {
     if (n !== amount)
       fail(`connection ${i} (/sub): subscriber got ${n} messages, expected ${amount}`)
   })
+  process.stdout.write('@end\n')
   latencies.sort((a, b) => a - b)
   const pct = (q) => Number(latencies[Math.max(1, Math.ceil(q * amount)) - 1].toFixed(3))
   const rate = (delivered * 1000) / (tLast - t0)
@@ -165,6 +173,7 @@ if (mode === 'echo') {
       maxMs: pct(1),
       delivered,
       total: count * amount,
+      count: delivered,
     }) + '\n',
   )
   for (const ws of [...subs, publisher]) {

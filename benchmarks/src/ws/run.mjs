@@ -33,7 +33,17 @@ function loadClient() {
 const [clientCommand, clientName] = loadClient()
 console.error(`load client: ${clientName}`)
 
-const runClient = (...argv) => runJson(clientCommand, argv)
+/** "12.3 µs CPU" for the progress lines. */
+function us(value) {
+  return value == null ? 'CPU —' : `${cpuCell(value)} µs CPU`
+}
+/** A CPU µs figure with sensible precision. */
+function cpuCell(value) {
+  if (value == null) return '—'
+  return value < 10 ? value.toFixed(2) : value.toFixed(1)
+}
+
+const runClient = (server, ...argv) => runJson(clientCommand, argv, server.child.pid)
 const servers = [
   ['@mummy', 'ws-mummy.js', { TRANSPORT: 'node' }],
   ['@mummy (uws)', 'ws-mummy.js', { TRANSPORT: 'uws' }],
@@ -47,6 +57,7 @@ for (const [name, file, env] of servers) {
   const fan = []
   const paced = []
   const pacedP50 = []
+  const cpu = { echo: [], fan: [], paced: [] }
   for (let run = 0; run < RUNS; run++) {
     const server = await startServer(file, env)
     if (server.unavailable) {
@@ -54,11 +65,11 @@ for (const [name, file, env] of servers) {
       await stopServer(server)
       break
     }
-    const e = await runClient('echo', server.port, CONNECTIONS, SECONDS)
-    const f = e.failed ? e : await runClient('fanout', server.port, SUBSCRIBERS, MESSAGES)
+    const e = await runClient(server, 'echo', server.port, CONNECTIONS, SECONDS)
+    const f = e.failed ? e : await runClient(server, 'fanout', server.port, SUBSCRIBERS, MESSAGES)
     const p = f.failed
       ? f
-      : await runClient('fanout-paced', server.port, SUBSCRIBERS, PACED_MESSAGES)
+      : await runClient(server, 'fanout-paced', server.port, SUBSCRIBERS, PACED_MESSAGES)
     await stopServer(server)
     if (p.failed) {
       const what = e.failed ? 'echo' : f.failed ? 'fan-out' : 'paced fan-out'
@@ -70,9 +81,14 @@ for (const [name, file, env] of servers) {
     fan.push(f.rate)
     paced.push(p.rate)
     pacedP50.push(p.p50Ms)
+    cpu.echo.push(e.cpuUsPer)
+    cpu.fan.push(f.cpuUsPer)
+    cpu.paced.push(p.cpuUsPer)
     console.error(
-      `${name} run ${run + 1}: echo ${e.rate.toFixed(0)} msg/s, fan-out ${f.rate.toFixed(0)} deliveries/s, ` +
-        `paced fan-out ${p.rate.toFixed(0)} deliveries/s (p50 ${p.p50Ms.toFixed(2)} ms, p99 ${p.p99Ms.toFixed(2)} ms)`,
+      `${name} run ${run + 1}: echo ${e.rate.toFixed(0)} msg/s (${us(e.cpuUsPer)}), ` +
+        `fan-out ${f.rate.toFixed(0)} deliveries/s (${us(f.cpuUsPer)}), ` +
+        `paced fan-out ${p.rate.toFixed(0)} deliveries/s (${us(p.cpuUsPer)}; ` +
+        `p50 ${p.p50Ms.toFixed(2)} ms, p99 ${p.p99Ms.toFixed(2)} ms)`,
     )
   }
   if (failed[name]) results[name] = null
@@ -82,20 +98,22 @@ for (const [name, file, env] of servers) {
       fanout: median(fan),
       paced: median(paced),
       pacedP50: median(pacedP50),
+      cpu: { echo: median(cpu.echo), fan: median(cpu.fan), paced: median(cpu.paced) },
     }
 }
 const ws = results.ws
 const ratio = (x, base) => (base ? (x / base).toFixed(2) : 'n/a')
 console.log(
-  `| server | echo msg/s | × ws | fan-out deliveries/s | × ws | paced fan-out deliveries/s | × ws | paced p50 ms |\n` +
-    `|---|---:|---:|---:|---:|---:|---:|---:|`,
+  `| server | echo msg/s | × ws | fan-out deliveries/s | × ws | paced fan-out deliveries/s | × ws | paced p50 ms | server CPU µs per echo / burst delivery / paced delivery |\n` +
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|`,
 )
 for (const [name, r] of Object.entries(results)) {
-  if (!r) console.log(`| ${name} | failed | | failed | | failed | | |`)
+  if (!r) console.log(`| ${name} | failed | | failed | | failed | | | |`)
   else
     console.log(
       `| ${name} | ${r.echo.toFixed(0)} | ${ratio(r.echo, ws?.echo)} | ${r.fanout.toFixed(0)} | ${ratio(r.fanout, ws?.fanout)} ` +
-        `| ${r.paced.toFixed(0)} | ${ratio(r.paced, ws?.paced)} | ${r.pacedP50.toFixed(2)} |`,
+        `| ${r.paced.toFixed(0)} | ${ratio(r.paced, ws?.paced)} | ${r.pacedP50.toFixed(2)} ` +
+        `| ${cpuCell(r.cpu.echo)} / ${cpuCell(r.cpu.fan)} / ${cpuCell(r.cpu.paced)} |`,
     )
 }
 console.log(
@@ -106,6 +124,8 @@ console.log(
     `Paced fan-out: the publisher sends one message and waits until every subscriber has it before ` +
     `the next, so nothing can be coalesced; it measures the cost of one publish to all subscribers, ` +
     `and p50 is the median time from sending a message to the last subscriber receiving it.\n` +
+    `Server CPU: all the server process's threads (/proc/<pid>/task/*/schedstat) while the ` +
+    `client measures (connection set-up left out), per echoed message or per delivery.\n` +
     `Load client: ${clientName}.`,
 )
 if (Object.values(results).includes(null)) process.exitCode = 1

@@ -189,6 +189,12 @@ static void connect_all(const char *path, long long n, int batch, int publisher)
   }
 }
 
+/* "@start" / "@end" on stdout, flushed at once: the runner samples the server's CPU there. */
+static void mark(const char *what) {
+  printf("@%s\n", what);
+  fflush(stdout);
+}
+
 int main(int argc, char **argv) {
   if (argc != 5 || (strcmp(argv[1], "echo") != 0 && strcmp(argv[1], "fanout") != 0 &&
                     strcmp(argv[1], "fanout-paced") != 0)) {
@@ -217,11 +223,14 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nconns; i++) send_message(conns[i]);
     run_until(now_ns() + 1000000000LL, NULL); /* warm-up */
     start = received_total;
+    mark("start");
     t0 = now_ns();
     run_until(t0 + amount * 1000000000LL, NULL);
     t1 = now_ns();
+    mark("end");
     running = 0;
-    printf("{\"mode\":\"echo\",\"rate\":%.2f}\n", (double)(received_total - start) * 1e9 / (double)(t1 - t0));
+    printf("{\"mode\":\"echo\",\"rate\":%.2f,\"count\":%lld}\n",
+           (double)(received_total - start) * 1e9 / (double)(t1 - t0), received_total - start);
   } else if (mode == MODE_PACED) {
     long long t0, *lat;
     conn *pub;
@@ -233,6 +242,7 @@ int main(int argc, char **argv) {
     if (!lat) die("out of memory");
     run_until(now_ns() + 500000000LL, NULL); /* let the server finish subscribing */
     poll_ns = FANOUT_POLL_NS;
+    mark("start");
     t0 = now_ns();
     while (sent < amount) {
       long long ts = now_ns();
@@ -245,14 +255,16 @@ int main(int argc, char **argv) {
             amount, delivered - (sent - 1) * count, count);
       lat[sent - 1] = t_last - ts;
     }
+    mark("end");
     for (int i = 0; i < nconns - 1; i++)
       if (conns[i]->received != amount)
         fail(conns[i], "subscriber got %lld messages, expected %lld", conns[i]->received, amount);
     qsort(lat, (size_t)amount, sizeof *lat, cmp_ll);
     printf("{\"mode\":\"fanout-paced\",\"rate\":%.2f,\"p50Ms\":%.3f,\"p99Ms\":%.3f,\"maxMs\":%.3f,"
-           "\"delivered\":%lld,\"total\":%lld}\n",
+           "\"delivered\":%lld,\"total\":%lld,\"count\":%lld}\n",
            (double)delivered * 1e9 / (double)(t_last - t0), percentile_ms(lat, amount, 0.5),
-           percentile_ms(lat, amount, 0.99), (double)lat[amount - 1] / 1e6, delivered, total);
+           percentile_ms(lat, amount, 0.99), (double)lat[amount - 1] / 1e6, delivered, total,
+           delivered);
   } else {
     long long t0;
     conn *pub;
@@ -264,6 +276,7 @@ int main(int argc, char **argv) {
     run_until(now_ns() + 500000000LL, NULL); /* let the server finish subscribing */
     batch = malloc(50 * pub->frame_len);
     if (!batch) die("out of memory");
+    mark("start");
     t0 = now_ns();
     while (sent < amount) { /* 50 frames per write, then let the event loop run, as client.mjs */
       size_t n = 0;
@@ -278,13 +291,14 @@ int main(int argc, char **argv) {
     }
     poll_ns = FANOUT_POLL_NS;
     run_until(t0 + FANOUT_TIMEOUT_NS, all_delivered);
+    mark("end");
     if (delivered != total)
       die("timed out after 60 s: %lld of %lld deliveries arrived", delivered, total);
     for (int i = 0; i < nconns - 1; i++)
       if (conns[i]->received != amount)
         fail(conns[i], "subscriber got %lld messages, expected %lld", conns[i]->received, amount);
-    printf("{\"mode\":\"fanout\",\"rate\":%.2f,\"delivered\":%lld,\"total\":%lld}\n",
-           (double)delivered * 1e9 / (double)(t_last - t0), delivered, total);
+    printf("{\"mode\":\"fanout\",\"rate\":%.2f,\"delivered\":%lld,\"total\":%lld,\"count\":%lld}\n",
+           (double)delivered * 1e9 / (double)(t_last - t0), delivered, total, delivered);
   }
   fflush(stdout);
   return 0;
