@@ -1,11 +1,14 @@
 /**
  * Response compression: content-coding negotiation (RFC 9110 §12.5.3), the compressible-type
- * test, and gzip / deflate via fflate. Pure functions, no IO.
+ * test, and gzip / deflate with `node:zlib`'s synchronous functions (on the calling thread —
+ * a worker — not libuv's pool). Pure functions, no IO.
  *
- * HTTP `deflate` is the zlib format (RFC 1950), not raw DEFLATE, so it is produced with fflate's
- * `zlibSync`; both codings decode with `node:zlib` (`gunzipSync` / `inflateSync`).
+ * HTTP `deflate` is the zlib format (RFC 1950), not raw DEFLATE: `deflateSync` produces it.
+ * Native zlib took 25–30 % of fflate's time for JSON from 64 B to 1 MiB on a worker thread, and
+ * 30–95 % for less repetitive text, with smaller output
+ * (`node benchmarks/src/experiments/gzip-worker.mjs`).
  */
-import { gzipSync, zlibSync } from 'fflate'
+import { deflateSync, gzipSync } from 'node:zlib'
 
 /**
  * A content coding the server can produce.
@@ -224,12 +227,13 @@ export function isCompressibleType(contentType: string | undefined): boolean {
  */
 export function compressBody(body: Uint8Array, coding: ContentCoding, level: number): Uint8Array {
   const options = { level: clampLevel(level) }
-  return coding === 'gzip' ? gzipSync(body, { ...options, mtime: 0 }) : zlibSync(body, options)
+  const out = coding === 'gzip' ? gzipSync(body, options) : deflateSync(body, options)
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength) // a plain view, not a Buffer
 }
 
-function clampLevel(level: number): CompressionLevel {
+function clampLevel(level: number): number {
   if (Number.isNaN(level)) return 6
-  return Math.min(9, Math.max(0, Math.trunc(level))) as CompressionLevel
+  return Math.min(9, Math.max(0, Math.trunc(level)))
 }
 
 /**

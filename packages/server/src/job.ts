@@ -128,7 +128,7 @@ export function jobFunction(env: JobEnvironment): JobFunction {
         if (transfer && owned && bytes.byteLength >= MOVE_FROM) {
           const exactly = exact(bytes)
           port.post(['r', status, headers, exactly], transferList(exactly))
-        } else port.post(['r', status, headers, bytes]) // cloned: the caller keeps its buffer
+        } else port.post(['r', status, headers, exact(bytes)]) // cloned: the caller keeps its buffer
         // Send now: work the handler does after answering must not hold the answer back.
         port.flush()
       },
