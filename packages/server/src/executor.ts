@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import v8 from 'node:v8'
 import type { ResourceLimits } from 'node:worker_threads'
 import { MummyError } from '@mummy/errors'
 import { tusAnswer } from '@mummy/uploads'
@@ -224,6 +225,11 @@ export function createExecutor(init: ExecutorInit): Executor {
     },
     tus: s.uploads?.tus ?? null,
   }
+  if (tuneOptimization(o.eagerOptimization ?? 'auto', s.workers))
+    s.log(
+      'debug',
+      `V8 optimizes sooner for ${s.workers} workers (--interrupt-budget=${EAGER_BUDGET})`,
+    )
   let started = false
   const pool = new AppPool(config.module, () => (started = true), {
     size: s.workers,
@@ -340,6 +346,27 @@ function appLoadError(error: unknown, module: string): unknown {
   const frames = stack.split('\n').filter((l) => /^\s+at /.test(l))
   out.stack = `${out.name}: ${out.message}${frames.length > 0 ? `\n${frames.join('\n')}` : ''}`
   return out
+}
+
+/** The `--interrupt-budget` (bytes of bytecode run before V8 considers optimizing) of eager mode. */
+const EAGER_BUDGET = 8 * 1024
+/** Pools this large optimize sooner by default (`eagerOptimization: 'auto'`). */
+const EAGER_FROM_WORKERS = 16
+let eagerSet = false
+
+/**
+ * Applies `eagerOptimization` for a pool of `workers`: lowers V8's interrupt budget, once per
+ * process (the flag is process-wide, and worker isolates read it when they start). Not when the
+ * process was started with its own `--interrupt-budget`. Returns whether it is on.
+ */
+export function tuneOptimization(setting: boolean | 'auto', workers: number): boolean {
+  if (setting === false || (setting === 'auto' && workers < EAGER_FROM_WORKERS)) return false
+  if (process.execArgv.some((a) => a.startsWith('--interrupt-budget'))) return false
+  if (!eagerSet) {
+    v8.setFlagsFromString(`--interrupt-budget=${EAGER_BUDGET}`)
+    eagerSet = true
+  }
+  return true
 }
 
 /** Young-generation memory all workers share by default (MB); see {@link workerLimits}. */

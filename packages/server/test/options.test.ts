@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from '@jest/globals'
 import { MummyError } from '@mummy/errors'
 import { Router, createServer } from '../dist/index.js'
@@ -106,6 +108,50 @@ describe('worker V8 limits', () => {
       await server.close()
     }
   })
+})
+
+describe('eagerOptimization', () => {
+  const main = fileURLToPath(new URL('./fixtures/eager-main.js', import.meta.url))
+  /** Calls until V8 optimizes a function, in a process whose server has `workers`. */
+  function run(workers: number, setting: string, flags: string[] = []) {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--allow-natives-syntax',
+        '--no-concurrent-recompilation',
+        ...flags,
+        main,
+        `${workers}`,
+        setting,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    )
+    return JSON.parse(out.trim().split('\n').pop() as string) as { calls: number; logged: string[] }
+  }
+
+  it('validates its value', () => {
+    expect(() => createServer(() => {}, { eagerOptimization: 'yes' as never })).toThrow(
+      "eagerOptimization must be true, false or 'auto'",
+    )
+  })
+
+  it("lowers V8's interrupt budget for pools of 16 or more workers, unless told otherwise", () => {
+    const plain = run(16, 'false')
+    const auto = run(16, 'auto')
+    const small = run(4, 'auto')
+    const forced = run(2, 'true')
+    // The user's own --interrupt-budget wins.
+    const own = run(16, 'true', ['--interrupt-budget=67584'])
+    expect(plain.logged).toEqual([])
+    expect(auto.logged).toEqual([
+      'debug: V8 optimizes sooner for 16 workers (--interrupt-budget=8192)',
+    ])
+    expect(auto.calls).toBeLessThan(plain.calls * 0.75)
+    expect(forced.calls).toBeLessThan(plain.calls * 0.75)
+    expect(Math.abs(small.calls - plain.calls)).toBeLessThan(plain.calls * 0.1)
+    expect(Math.abs(own.calls - plain.calls)).toBeLessThan(plain.calls * 0.1)
+    expect(own.logged).toEqual([])
+  }, 60_000)
 })
 
 describe('listen() arguments', () => {
