@@ -43,6 +43,9 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
+      // `import { type A } from 'x'` still loads x (verbatimModuleSyntax keeps `import {} from
+      // 'x'`): in a pool worker that cost 1.4 MB of RSS per worker for @mummy/uploads.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': [
         'error',

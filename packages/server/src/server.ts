@@ -1,11 +1,11 @@
 import { MummyError } from '@mummy/errors'
-import {
-  type ListenAddress,
-  type ListenTarget,
-  type ResponseWriter,
-  type Transport,
-  type TransportOptions,
-  type TransportRequest,
+import type {
+  ListenAddress,
+  ListenTarget,
+  ResponseWriter,
+  Transport,
+  TransportOptions,
+  TransportRequest,
 } from '@mummy/io-loop'
 import {
   isDiskSink,
