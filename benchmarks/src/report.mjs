@@ -181,7 +181,11 @@ export function toMarkdown(report) {
         `on CPU ${settings.pin.load} (taskset). `
       : `Each server runs in its own process; wrk runs in others, on the same machine. `) +
       `${settings.runs} run${settings.runs === 1 ? '' : 's'} × ${settings.duration} s per server ` +
-      `${settings.warmup > 0 ? `after a ${settings.warmup} s warm-up` : 'without warm-up'}, ` +
+      (settings.warmup === null
+        ? `after a warm-up (1 s; sleep10: 10 s, and 2 s more before each of its runs), `
+        : settings.warmup > 0
+          ? `after a ${settings.warmup} s warm-up, `
+          : 'without warm-up, ') +
       `interleaved across servers; the tables show medians. ` +
       `CPU is the server process's (all threads; 100% = one core) and CPU µs/req that CPU per ` +
       `request (steadier than req/s on a shared machine, and what decides throughput on a ` +

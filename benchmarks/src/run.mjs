@@ -31,7 +31,7 @@ const HELP = `Usage: pnpm bench [options]
                     --cores): ${ADAPTERS.map((a) => a.id).join(', ')}
   --duration S      seconds per measured run (default 5)
   --runs N          measured runs per server; medians are reported (default 3)
-  --warmup S        untimed warm-up per server, seconds (default: min(1, duration))
+  --warmup S        untimed warm-up per server, seconds (default: min(1, duration); sleep10: 10)
   --connections N   wrk connections (default 100)
   --threads N       wrk threads (default 2: one per core of the reference machine; with --pin,
                     one per core of wrk's CPU set)
@@ -104,7 +104,7 @@ function options() {
     adapters: pick(values.servers, ADAPTERS, 'server'),
     duration,
     runs: number('runs', 1),
-    warmup: values.warmup === undefined ? Math.min(1, duration) : number('warmup', 0, false),
+    warmup: values.warmup === undefined ? undefined : number('warmup', 0, false),
     connections: number('connections', 2),
     threads: number('threads', 1),
     threadsGiven,
@@ -155,10 +155,18 @@ function machineInfo() {
   }
 }
 
-/** One measured run: all of the scenario's wrk processes at once against `server`. */
-async function measure(server, scenario, opts, duration) {
+/** Seconds of untimed warm-up per server in `scenario`. */
+function warmupOf(scenario, opts) {
+  return opts.warmup ?? scenario.warmupS ?? Math.min(1, opts.duration)
+}
+
+/**
+ * One measured run: all of the scenario's wrk processes at once against `server`. `duration`
+ * null: a warm-up of `seconds` (nothing is kept).
+ */
+async function measure(server, scenario, opts, duration, seconds = warmupOf(scenario, opts)) {
   const loads = (duration === null ? (scenario.warmup ?? scenario.loads) : scenario.loads)(opts)
-  const seconds = duration ?? opts.warmup
+  seconds = duration ?? seconds
   const base = `http://127.0.0.1:${server.port}`
   const cpu0 = treeCpuSeconds(server.pid)
   const main0 = threadCpuSeconds(server.pid)
@@ -314,15 +322,19 @@ async function main() {
     plans.push({ size: undefined, split: undefined })
   }
   const runnable = plans.filter((p) => typeof p.split !== 'string')
-  // Per server: start + byte check + warm-up, then each run (+ the pause after it).
+  // Per server: start + byte check + warm-up, then each run (+ re-warm and the pause after it).
+  const setupOf = (scenario) => warmupOf(scenario, opts) + 2.5
+  const runOf = (scenario) => opts.duration + 0.6 + (scenario.rewarmS ?? 0)
+  const costOf = (scenario) => setupOf(scenario) + opts.runs * runOf(scenario)
+  const perSize = opts.scenarios.reduce((sum, s) => sum + costOf(s), 0) * opts.adapters.length
   const plan = {
-    setup: opts.warmup + 2.5,
-    perRun: opts.duration + 0.6,
+    setupOf,
+    runOf,
+    costOf,
     spent: 0, // estimated seconds of the plan done so far
     before: 0, // estimated seconds of the sizes already measured
+    estimate: runnable.length * perSize,
   }
-  plan.perScenario = plan.setup + opts.runs * plan.perRun
-  plan.estimate = runnable.length * opts.scenarios.length * opts.adapters.length * plan.perScenario
   say(
     `bench: ${opts.scenarios.length} scenario(s) × ${opts.adapters.length} server(s)` +
       `${opts.sizes === undefined ? '' : ` × ${runnable.length} CPU-set size(s)`}, ` +
@@ -361,7 +373,7 @@ async function main() {
         servers: opts.adapters.map((a) => a.id),
         duration: opts.duration,
         runs: opts.runs,
-        warmup: opts.warmup,
+        warmup: opts.warmup ?? null,
         connections: opts.connections,
         threads: sized.threads,
         thinkMs: opts.thinkMs,
@@ -469,18 +481,21 @@ async function runScenarios(opts, plan) {
       }
     }
     const live = entries.filter((e) => e.status === 'ok')
-    plan.spent += opts.adapters.length * plan.setup
-    if (opts.warmup > 0) {
+    plan.spent += opts.adapters.length * plan.setupOf(scenario)
+    const warmup = warmupOf(scenario, opts)
+    if (warmup > 0) {
       for (const entry of live) await measure(entry.process, scenario, opts, null)
-      say(`${tag} warmed up (${opts.warmup} s each)`)
+      say(`${tag} warmed up (${warmup} s each)`)
     }
     // Interleaved runs: a burst of background noise hits every server, not one.
     for (let run = 1; run <= opts.runs; run++) {
       for (const entry of live) {
         if (entry.status !== 'ok') continue
+        if (scenario.rewarmS > 0)
+          await measure(entry.process, scenario, opts, null, scenario.rewarmS)
         const result = await measure(entry.process, scenario, opts, opts.duration)
         entry.runs.push(result)
-        plan.spent += plan.perRun
+        plan.spent += plan.runOf(scenario)
         if (scenario.commands === undefined) {
           scenario.commands = Object.values(result.roles).map((r) => r.command)
         }
@@ -510,7 +525,9 @@ async function runScenarios(opts, plan) {
     // Whatever did not run (skipped or failed servers) is no longer ahead of us.
     plan.spent = Math.max(
       plan.spent,
-      plan.before + (scenarios.length + 1) * opts.adapters.length * plan.perScenario,
+      plan.before +
+        opts.adapters.length *
+          opts.scenarios.slice(0, scenarios.length + 1).reduce((sum, s) => sum + plan.costOf(s), 0),
     )
 
     scenarios.push({

@@ -18,6 +18,9 @@ import {
  * - `metric`: 'rps' (higher is better) or 'p99' (the reported role's p99; lower is better) —
  *   what the chart draws and the ratio column compares.
  * - `warmup(options)`: loads for the untimed warm-up (defaults to `loads`).
+ * - `warmupS`: the untimed warm-up per server when `--warmup` is not given (default 1 s).
+ * - `rewarmS`: untimed load just before each measured run (default 0): a server that sat idle
+ *   while the others were measured starts its run as warm as it ended the last one.
  * - `scalesWithCores`: with `--cores N`, @mummy runs N workers (the work is CPU-bound); the
  *   sleep scenarios keep their servers' counts (100 blocking workers; 2 × concurrency 64).
  */
@@ -34,6 +37,12 @@ export const SCENARIOS = [
   {
     name: 'sleep10',
     summary: 'every request takes 10 ms (@mummy: blocking wait; others: async timer)',
+    // 100 worker isolates each run 1/100 of the requests, so V8 optimizes each one's code only
+    // after ~10 s of load; and an isolate idle for a few seconds (while the other servers are
+    // measured) gives memory back and starts its next run slower (measured: whichever server
+    // ran first in each round lost 30–40 µs of CPU per request). Steady state is what counts.
+    warmupS: 10,
+    rewarmS: 2,
     checks: [{ path: '/', expect: HELLO_BODY }],
     loads: (o) => [{ role: 'all', path: '/', connections: o.connections, threads: o.threads }],
     latencyOf: 'all',
