@@ -10,7 +10,8 @@ const BAR_H = 20
 const BAR_GAP = 8
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"'
 
-function esc(text) {
+/** `text` escaped for SVG text and attributes. */
+export function esc(text) {
   return String(text).replace(
     /[&<>"]/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c],
@@ -98,8 +99,13 @@ export function toSVG(report, colors) {
       `Every server answered the same bytes (checked before load).</text>`,
   )
   y += 14
+  return svgDocument(WIDTH, y, parts)
+}
+
+/** A white `width` × `height` SVG document of `parts` (elements), in the charts' font. */
+export function svgDocument(width, height, parts) {
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y}" viewBox="0 0 ${WIDTH} ${y}" ${FONT}>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     ...parts,
     `</svg>`,

@@ -1,16 +1,8 @@
 // The scaling report of `pnpm bench --pin --cores 1,2,4,…`: per scenario, every server's median
 // at each server CPU-set size (Markdown table and SVG line chart), and how busy @mummy's IO
 // thread was — the point where one IO thread saturates.
+import { esc, svgDocument } from './chart.mjs'
 import { formatInt, formatMs, formatUs } from './stats.mjs'
-
-const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"'
-
-function esc(text) {
-  return String(text).replace(
-    /[&<>"]/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c],
-  )
-}
 
 /** The measured sizes (skipped ones left out), and every scenario name and server seen. */
 function shape(scaling) {
@@ -202,11 +194,5 @@ export function toScalingSVG(scaling, colors) {
     y = bottom + 24
   }
   y += 16
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" ${FONT}>`,
-    `<rect width="100%" height="100%" fill="#fff"/>`,
-    ...parts,
-    `</svg>`,
-    '',
-  ].join('\n')
+  return svgDocument(W, y, parts)
 }
