@@ -44,7 +44,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       // `import { type A } from 'x'` still loads x (verbatimModuleSyntax keeps `import {} from
-      // 'x'`): in a pool worker that cost 1.4 MB of RSS per worker for @mummy/uploads.
+      // 'x'`): every pool worker loaded @mummy/uploads that way.
       '@typescript-eslint/no-import-type-side-effects': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': [

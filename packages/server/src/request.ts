@@ -19,8 +19,7 @@ import {
 import { WebSocket, currentChannel } from './websocket.js'
 import { ResponseStream } from './stream.js'
 import { SseStream } from './sse.js'
-// Types only (`import type`: an import of nothing but types would still load the package in
-// every worker, 1.4 MB of RSS each).
+// Types only: `import { type … }` would still load the package in every pool worker.
 import type {
   tusAnswer,
   TusPatchResult,
