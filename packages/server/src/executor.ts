@@ -113,6 +113,7 @@ export class InlineExecutor implements Executor {
     let timer: NodeJS.Timeout | null = null
     const port: JobPort = {
       post: (message) => events.onMessage(message, id),
+      postLast: (message) => events.onMessage(message, id),
       flush: () => {},
       noTimeout: () => {
         if (timer !== null) clearTimeout(timer)

@@ -26,6 +26,7 @@ import { WebSocket, toMessage } from './websocket.js'
 /** What a job posts its answers through: a worker's job context, or its inline stand-in. */
 export type JobPort = Pick<JobContext, 'flush' | 'noTimeout'> & {
   post(message: WorkerMessage, transfer?: ArrayBuffer[]): void
+  postLast(message: WorkerMessage, transfer?: ArrayBuffer[]): void
 }
 
 /** Runs one job; a promise when the job awaits. */
@@ -125,12 +126,12 @@ export function jobFunction(env: JobEnvironment): JobFunction {
       tusPatch: job[10],
       settings,
       sink: (status, headers, bytes, owned) => {
+        // Sent now (postLast flushes): work the handler does after answering must not hold the
+        // answer back. When the handler returns right after, the job's completion travels with it.
         if (transfer && owned && bytes.byteLength >= MOVE_FROM) {
           const exactly = exact(bytes)
-          port.post(['r', status, headers, exactly], transferList(exactly))
-        } else port.post(['r', status, headers, exact(bytes)]) // cloned: the caller keeps its buffer
-        // Send now: work the handler does after answering must not hold the answer back.
-        port.flush()
+          port.postLast(['r', status, headers, exactly], transferList(exactly))
+        } else port.postLast(['r', status, headers, exact(bytes)]) // cloned: the caller keeps its buffer
       },
       upgrade: (wsId, head, deflate) => {
         port.post(['u', wsId, head, deflate])

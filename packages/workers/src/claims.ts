@@ -2,6 +2,8 @@ import {
   CELLS_PER_SLOT,
   CLAIMER_MASK,
   GEN_MASK,
+  LAST_FINISHED,
+  LAST_SEEN,
   NOT_STARTED,
   REVOKED,
   SEGMENT_SHIFT,
@@ -36,6 +38,7 @@ export class ClaimTable<T> {
     const view = this.#view(slot)
     const at = (slot & SLOT_MASK) * CELLS_PER_SLOT
     Atomics.store(view, at + 1, NOT_STARTED)
+    Atomics.store(view, at + 2, 0)
     Atomics.store(view, at, (this.#gens[slot] as number) << 8)
     this.#owners[slot] = owner
     return slot
@@ -69,6 +72,16 @@ export class ClaimTable<T> {
   /** Start time written by the claimer, or `NOT_STARTED`. */
   startedAt(slot: number): number {
     return Atomics.load(this.#view(slot), (slot & SLOT_MASK) * CELLS_PER_SLOT + 1)
+  }
+
+  /**
+   * The pool has delivered the last message of the job in `slot` (`postLast`). `true` when its
+   * worker had already completed the job, and so sends no completion of its own: the pool
+   * reports it now. Otherwise marks the message delivered, and the worker will report it.
+   */
+  lastDelivered(slot: number): boolean {
+    const at = (slot & SLOT_MASK) * CELLS_PER_SLOT + 2
+    return Atomics.compareExchange(this.#view(slot), at, 0, LAST_SEEN) === LAST_FINISHED
   }
 
   /**

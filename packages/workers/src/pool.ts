@@ -15,6 +15,7 @@ import {
   INIT_KEY,
   JOB_HEADER,
   JOB_STRIDE,
+  K_DONE,
   K_ERR,
   K_MSG,
   MAX_WORKERS,
@@ -117,6 +118,11 @@ export interface PoolStats {
   batches: number
   /** Jobs re-sent to an idle worker while another worker still held them unclaimed. */
   steals: number
+  /**
+   * Of `completed`, jobs whose completion needed no message of its own: it was learnt when
+   * their last message (`ctx.postLast()`) arrived.
+   */
+  completedWithLast: number
 }
 
 interface Job {
@@ -279,6 +285,7 @@ export class WorkerPool {
   #respawns = 0
   #batches = 0
   #steals = 0
+  #withLast = 0
 
   readonly #flushBound = (): void => this.#flush()
 
@@ -353,6 +360,7 @@ export class WorkerPool {
       respawns: this.#respawns,
       batches: this.#batches,
       steals: this.#steals,
+      completedWithLast: this.#withLast,
     }
   }
 
@@ -1003,6 +1011,8 @@ export class WorkerPool {
     member.lastHeard = now
     member.waitingSince = now
     const n = report.length
+    /** Jobs of this worker that completed with their last message (counted in `running`). */
+    let finished = 0
     for (let i = REPORT_HEADER; i < n; i += RECORD_STRIDE) {
       const kind = report[i] as number
       if (kind === K_MSG) {
@@ -1012,6 +1022,16 @@ export class WorkerPool {
         } catch (err) {
           rethrow(err)
         }
+        const lastOf = report[i + 3] as number
+        if (lastOf > 0) {
+          const job = this.#claims.owner(lastOf - 1)
+          if (job !== undefined && job.id === jobId && this.#claims.lastDelivered(lastOf - 1)) {
+            this.#retire(job)
+            this.#report(job, K_DONE, undefined)
+            this.#withLast++
+            finished++
+          }
+        }
       } else {
         const job = this.#claims.owner(report[i + 1] as number)
         if (job === undefined || job.id !== report[i + 2]) continue
@@ -1020,7 +1040,7 @@ export class WorkerPool {
       }
     }
     member.ackSeq = report[0] as number
-    member.hungry = (report[1] as number) < this.#concurrency && report[2] === 0
+    member.hungry = (report[1] as number) - finished < this.#concurrency && report[2] === 0
     if (member.hungry && member.ackSeq === member.sentSeq) this.#prune(member)
     if (this.#queue.length > 0 || member.hungry) this.#scheduleFlush()
     this.#checkDrain()

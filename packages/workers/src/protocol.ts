@@ -3,7 +3,7 @@
  * and its workers. Internal: nothing here is exported from the package.
  *
  * ## Claim cells
- * Every job handed to a worker owns a *slot*: two `Int32` cells in a
+ * Every job handed to a worker owns a *slot*: three `Int32` cells in a
  * `SharedArrayBuffer` segment of {@link SEGMENT_SLOTS} slots.
  *
  * - cell 0, the claim: `generation << 8 | claimer` where `claimer` is `0`
@@ -13,6 +13,11 @@
  * - cell 1, the start time: milliseconds since the pool's epoch (wrapping
  *   `int32`), written by the claimer right after its claim; {@link NOT_STARTED}
  *   until then.
+ * - cell 2, the last-message handshake (`postLast`): 0, then whichever side comes first
+ *   compare-exchanges it — the worker to {@link LAST_FINISHED} when the job completed right
+ *   after posting its last message (it then sends no completion of its own), the pool to
+ *   {@link LAST_SEEN} when it has delivered that message (the worker then does). Whoever finds
+ *   the other's mark reports the completion: exactly one side does.
  *
  * A slot is released only when its job completed; the release bumps the
  * generation, so a stale copy of the job still queued in some worker can never
@@ -26,7 +31,8 @@
  * worker → main: `{ ready: true }` once, then batches
  * `[ackSeq, running, queued, ...records]` where each record is
  * {@link RECORD_STRIDE} values `kind, a, b, c`:
- * - `K_MSG, jobId | -1, message, 0`
+ * - `K_MSG, jobId | -1, message, lastOf` (`lastOf`: slot + 1 of the job whose last message
+ *   this is, else 0)
  * - `K_DONE, slot, jobId, 0`
  * - `K_ERR, slot, jobId, SerializedError`
  */
@@ -37,8 +43,12 @@ import { performance } from 'node:perf_hooks'
 export const SEGMENT_SHIFT = 10
 export const SEGMENT_SLOTS = 1 << SEGMENT_SHIFT
 export const SLOT_MASK = SEGMENT_SLOTS - 1
-/** `Int32` cells per slot: claim, start time. */
-export const CELLS_PER_SLOT = 2
+/** `Int32` cells per slot: claim, start time, last-message handshake. */
+export const CELLS_PER_SLOT = 3
+/** Handshake cell: the worker completed the job after its last message, and said nothing. */
+export const LAST_FINISHED = 1
+/** Handshake cell: the pool delivered the job's last message before the job completed. */
+export const LAST_SEEN = 2
 /** Generations wrap at 23 bits so `gen << 8` stays a positive int32. */
 export const GEN_MASK = 0x7fffff
 export const CLAIMER_MASK = 0xff

@@ -9,6 +9,7 @@ import {
   K_DONE,
   K_ERR,
   K_MSG,
+  LAST_FINISHED,
   RECORD_STRIDE,
   NOT_STARTED,
   REPORT_HEADER,
@@ -38,6 +39,14 @@ export interface JobContext {
    * objects to move rather than copy.
    */
   post(message: unknown, transfer?: readonly Transferable[]): void
+  /**
+   * Posts `message` as this job's last message and sends it at once (`post()` then `flush()`).
+   * If the job then completes without posting again, its completion usually needs no message
+   * of its own: the pool learns of it when it receives this one (a job that answers once, such
+   * as an HTTP request, costs one message to the main thread instead of two). Posting again
+   * afterwards is allowed: the completion then travels as usual, after every message.
+   */
+  postLast(message: unknown, transfer?: readonly Transferable[]): void
   /**
    * Sends everything posted so far now instead of at the end of this turn. Use
    * it before long synchronous work that follows a message (a response sent
@@ -78,6 +87,8 @@ class Context implements JobContext {
   readonly #rt: Runtime
   readonly jobId: number
   readonly #slot: number
+  /** The job's latest message was posted with {@link postLast}. */
+  last = false
 
   constructor(rt: Runtime, jobId: number, slot: number) {
     this.#rt = rt
@@ -91,7 +102,13 @@ class Context implements JobContext {
     return this.#rt.index
   }
   post(message: unknown, transfer?: readonly Transferable[]): void {
+    this.last = false
     this.#rt.post(this.jobId, message, transfer)
+  }
+  postLast(message: unknown, transfer?: readonly Transferable[]): void {
+    this.last = true
+    this.#rt.post(this.jobId, message, transfer, this.#slot + 1)
+    this.#rt.flush()
   }
   flush(): void {
     this.#rt.flush()
@@ -194,14 +211,22 @@ export class Runtime {
     if (this.#out.length > REPORT_HEADER) this.#scheduleFlush()
   }
 
-  /** Queues a message for the main thread (`jobId` -1: outside any job). */
-  post(jobId: number, message: unknown, transfer: readonly Transferable[] | undefined): void {
+  /**
+   * Queues a message for the main thread (`jobId` -1: outside any job); `lastOf` is slot + 1
+   * when it is that job's last message (`postLast`).
+   */
+  post(
+    jobId: number,
+    message: unknown,
+    transfer: readonly Transferable[] | undefined,
+    lastOf = 0,
+  ): void {
     if (transfer !== undefined && transfer.length > 0) {
       if (this.#outTransfer === null) this.#outTransfer = []
       for (const item of transfer) this.#outTransfer.push(item)
       ;(this.#outTransferAt ??= []).push([this.#out.length, transfer])
     }
-    this.#record(K_MSG, jobId, message, 0)
+    this.#record(K_MSG, jobId, message, lastOf)
   }
 
   /** Marks the job in `slot` as not started, as far as timeouts go. */
@@ -304,15 +329,16 @@ export class Runtime {
   #run(jobId: number, slot: number, payload: unknown): void {
     const fn = (this.#registration as Registration).fn
     this.#running++
+    const ctx = new Context(this, jobId, slot)
     let result: unknown
     try {
-      result = fn(payload, new Context(this, jobId, slot))
+      result = fn(payload, ctx)
       if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
         const then = (result as { then?: unknown }).then
         if (typeof then === 'function') {
           then.call(
             result,
-            () => this.#settle(K_DONE, slot, jobId, 0),
+            () => this.#settle(K_DONE, slot, jobId, ctx.last ? 0 : -1),
             (err: unknown) => this.#settle(K_ERR, slot, jobId, serializeError(err)),
           )
           return
@@ -324,12 +350,26 @@ export class Runtime {
       return
     }
     this.#running--
-    this.#record(K_DONE, slot, jobId, 0)
+    if (!(ctx.last && this.#finishedAfterLast(slot))) this.#record(K_DONE, slot, jobId, 0)
   }
 
+  /**
+   * The job in `slot` completed right after its last message: `true` when the pool has not
+   * delivered that message yet, so that it reports the completion on delivery (lazily: nothing
+   * is sent). See the handshake cell in protocol.ts.
+   */
+  #finishedAfterLast(slot: number): boolean {
+    const view = this.#views[slot >>> SEGMENT_SHIFT] as Int32Array
+    const at = (slot & SLOT_MASK) * CELLS_PER_SLOT + 2
+    return Atomics.compareExchange(view, at, 0, LAST_FINISHED) === 0
+  }
+
+  /** `detail` 0 on success after `postLast`, -1 on success without it, the error otherwise. */
   #settle(kind: number, slot: number, jobId: number, detail: unknown): void {
     this.#running--
-    this.#record(kind, slot, jobId, detail)
+    if (kind === K_DONE) {
+      if (!(detail === 0 && this.#finishedAfterLast(slot))) this.#record(K_DONE, slot, jobId, 0)
+    } else this.#record(kind, slot, jobId, detail)
     this.#pump()
   }
 

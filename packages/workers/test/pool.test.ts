@@ -86,6 +86,79 @@ describe('WorkerPool: jobs and messages', () => {
   })
 })
 
+describe('WorkerPool: postLast', () => {
+  /**
+   * Lets the pool hand out what was submitted (at the end of this turn), then keeps the main
+   * thread busy for `ms`: no message is received meanwhile.
+   */
+  async function handOutThenBusy(ms: number): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve))
+    const until = performance.now() + ms
+    while (performance.now() < until);
+  }
+
+  it('learns of a job that ends right after its last message from that message', async () => {
+    const { pool, rec } = make({ size: 1 })
+    await pool.start()
+    const id = pool.submit({ op: 'last', value: 1 })
+    await handOutThenBusy(500) // the worker answers and completes before this thread reads it
+    await waitFor(() => rec.done.includes(id), 'the job')
+    expect(rec.messages.get(id)).toEqual([{ last: 1 }])
+    expect(rec.log).toEqual([`msg:${id}`, `done:${id}`])
+    expect(pool.stats()).toMatchObject({ completed: 1, completedWithLast: 1 })
+    expect(pool.running).toBe(0)
+    expect(pool.retained()).toMatchObject({ held: 0, keys: 0 })
+    // The worker is idle again: the next job runs at once.
+    const next = pool.submit({ op: 'last', value: 2 })
+    await waitFor(() => rec.done.includes(next), 'the next job')
+  })
+
+  it('sends the last message at once, before work that follows it', async () => {
+    const { pool, rec } = make({ size: 1 })
+    await pool.start()
+    const id = pool.submit({ op: 'last', value: 'x', blockAfter: 300 })
+    await waitFor(() => rec.messages.has(id), 'the last message')
+    const messageAt = performance.now()
+    await waitFor(() => rec.done.includes(id), 'the job')
+    expect(rec.endedAt.get(id)! - messageAt).toBeGreaterThan(200)
+    expect(rec.log).toEqual([`msg:${id}`, `done:${id}`])
+    expect(pool.stats()).toMatchObject({ completed: 1, completedWithLast: 0 })
+  })
+
+  it('keeps a job done after every message when it posts again, and reports a throw', async () => {
+    const { pool, rec } = make({ size: 1 })
+    await pool.start()
+    const more = pool.submit({ op: 'last', value: 'a', postAfter: true })
+    const thrown = pool.submit({ op: 'last', value: 'b', throwAfter: true })
+    await handOutThenBusy(500)
+    await waitFor(() => rec.log.length === 5, 'both jobs')
+    expect(rec.messages.get(more)).toEqual([{ last: 'a' }, { after: 'a' }])
+    expect(rec.log.indexOf(`done:${more}`)).toBeGreaterThan(rec.log.lastIndexOf(`msg:${more}`))
+    expect(rec.errors.get(thrown)?.message).toBe('after the last message')
+    expect(rec.log.indexOf(`error:${thrown}`)).toBeGreaterThan(rec.log.indexOf(`msg:${thrown}`))
+    expect(rec.done).toEqual([more])
+    expect(pool.stats()).toMatchObject({ completed: 2, errored: 1, completedWithLast: 0 })
+  })
+
+  it('completes async jobs and keeps every worker fed through many jobs', async () => {
+    const { pool, rec } = make({ size: 2, concurrency: 4 })
+    await pool.start()
+    const ids: number[] = []
+    for (let i = 0; i < 40; i++) ids.push(pool.submit({ op: 'lastAsync', value: i, ms: 5 }))
+    for (let i = 0; i < 400; i++) ids.push(pool.submit({ op: 'last', value: i }))
+    await waitFor(() => rec.done.length === ids.length, 'every job')
+    for (const id of ids) {
+      expect(rec.messages.get(id)).toHaveLength(1)
+      expect(rec.log.indexOf(`done:${id}`)).toBeGreaterThan(rec.log.indexOf(`msg:${id}`))
+    }
+    const stats = pool.stats()
+    console.log(`440 postLast jobs: ${stats.completedWithLast} completed with their last message`)
+    expect(stats).toMatchObject({ completed: 440, failed: 0 })
+    expect(pool.running).toBe(0)
+    expect(pool.retained().held).toBe(0)
+  })
+})
+
 describe('WorkerPool: per-key order', () => {
   it('runs jobs of one key in order, one at a time, beside slow unkeyed jobs', async () => {
     const order = new SharedArrayBuffer(4 * 17)
