@@ -9,6 +9,8 @@
 // - shared:  the same, but the request reaches a worker through a shared-memory mailbox and the
 //            worker waits for it in Atomics.wait, never returning to its event loop (answers by
 //            postMessage). Sound only for a worker that runs nothing but synchronous jobs.
+// - shared2: `shared`, and the answer comes back through the mailbox too: the main thread
+//            learns of it with Atomics.waitAsync (no MessagePort at all per request).
 //
 // Prints req/s (× node), server CPU per request split into main thread and the rest, and
 // voluntary / involuntary context switches per request, for wrk -t2 -c100 after a warm-up;
@@ -26,7 +28,7 @@ const WORKERS = 100
 const SLEEP_MS = 10
 const BODY = 'abcdefghijklmnopqrstuvwxyz'
 const HEADERS = { 'Content-Type': 'text/plain' }
-const MODES = ['node', 'port', 'shared']
+const MODES = ['node', 'port', 'shared', 'shared2']
 
 if (!isMainThread) worker()
 else if (process.env.FLOOR_MODE !== undefined) await serve(process.env.FLOOR_MODE)
@@ -40,6 +42,13 @@ function worker() {
     Atomics.wait(nap, 0, 0, SLEEP_MS)
     parentPort.postMessage([id, encoder.encode(BODY)])
   }
+  const answerInBox = (box, bytes) => {
+    Atomics.wait(nap, 0, 0, SLEEP_MS)
+    const { written } = encoder.encodeInto(BODY, bytes)
+    Atomics.store(box, 1, written)
+    Atomics.store(box, 0, 0)
+    Atomics.notify(box, 0)
+  }
   if (workerData.mode === 'port') {
     parentPort.on('message', (job) => answer(job[0]))
     parentPort.postMessage('ready')
@@ -52,6 +61,10 @@ function worker() {
   for (;;) {
     Atomics.wait(box, 0, 0)
     const target = decoder.decode(bytes.subarray(0, Atomics.load(box, 1)))
+    if (workerData.mode === 'shared2') {
+      answerInBox(box, bytes)
+      continue
+    }
     Atomics.store(box, 0, 0)
     answer(target.length)
   }
@@ -71,7 +84,7 @@ async function serve(mode) {
   const encoder = new TextEncoder()
   const members = []
   for (let i = 0; i < WORKERS; i++) {
-    const box = mode === 'shared' ? new SharedArrayBuffer(8 + 4096) : null
+    const box = mode === 'port' ? null : new SharedArrayBuffer(8 + 4096)
     const thread = new Worker(new URL(import.meta.url), { workerData: { mode, box } })
     const member = {
       thread,
@@ -92,16 +105,26 @@ async function serve(mode) {
     Atomics.store(member.box, 1, written)
     Atomics.store(member.box, 0, 1)
     Atomics.notify(member.box, 0)
+    if (mode === 'shared2') {
+      const wait = Atomics.waitAsync(member.box, 0, 1)
+      const answered = () => {
+        const length = Atomics.load(member.box, 1)
+        finish(member, Buffer.from(member.bytes.subarray(0, length)))
+      }
+      if (wait.async) void wait.value.then(answered)
+      else answered()
+    }
+  }
+  const finish = (member, body) => {
+    const res = member.res
+    member.res = null
+    res.writeHead(200, HEADERS).end(body)
+    const next = waiting.shift()
+    if (next !== undefined) run(member, next[0], next[1])
+    else idle.push(member)
   }
   for (const member of members) {
-    member.thread.on('message', (message) => {
-      const res = member.res
-      member.res = null
-      res.writeHead(200, HEADERS).end(Buffer.from(message[1]))
-      const next = waiting.shift()
-      if (next !== undefined) run(member, next[0], next[1])
-      else idle.push(member)
-    })
+    member.thread.on('message', (message) => finish(member, Buffer.from(message[1])))
     idle.push(member)
   }
   http
