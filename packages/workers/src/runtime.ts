@@ -18,6 +18,7 @@ import {
   SLOT_MASK,
   relNow,
   serializeError,
+  type SerializedError,
   type WorkerInit,
 } from './protocol.js'
 
@@ -338,8 +339,8 @@ export class Runtime {
         if (typeof then === 'function') {
           then.call(
             result,
-            () => this.#settle(K_DONE, slot, jobId, ctx.last ? 0 : -1),
-            (err: unknown) => this.#settle(K_ERR, slot, jobId, serializeError(err)),
+            () => this.#settle(slot, jobId, ctx, null),
+            (err: unknown) => this.#settle(slot, jobId, ctx, serializeError(err)),
           )
           return
         }
@@ -350,6 +351,11 @@ export class Runtime {
       return
     }
     this.#running--
+    this.#completed(slot, jobId, ctx)
+  }
+
+  /** Records the job's success, unless its completion travels with its last message. */
+  #completed(slot: number, jobId: number, ctx: Context): void {
     if (!(ctx.last && this.#finishedAfterLast(slot))) this.#record(K_DONE, slot, jobId, 0)
   }
 
@@ -364,12 +370,11 @@ export class Runtime {
     return Atomics.compareExchange(view, at, 0, LAST_FINISHED) === 0
   }
 
-  /** `detail` 0 on success after `postLast`, -1 on success without it, the error otherwise. */
-  #settle(kind: number, slot: number, jobId: number, detail: unknown): void {
+  /** An async job settled: `error` when it rejected. */
+  #settle(slot: number, jobId: number, ctx: Context, error: SerializedError | null): void {
     this.#running--
-    if (kind === K_DONE) {
-      if (!(detail === 0 && this.#finishedAfterLast(slot))) this.#record(K_DONE, slot, jobId, 0)
-    } else this.#record(kind, slot, jobId, detail)
+    if (error === null) this.#completed(slot, jobId, ctx)
+    else this.#record(K_ERR, slot, jobId, error)
     this.#pump()
   }
 
